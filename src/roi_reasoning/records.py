@@ -1,0 +1,146 @@
+"""Frozen records every stage agrees on (DESIGN.md §4): problems, exams, segments, outcomes.
+
+Run example: ``python -c "from roi_reasoning.records import Problem; print(Problem('p1', '1+1?', '2'))"``
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Per-problem statuses (DESIGN.md §4). Only "correct" scores.
+STATUSES = ("correct", "wrong", "skipped", "exhausted", "unreached", "malformed")
+DEFAULT_LEVEL_BOUNDS = (256, 512, 1024)  # generated tokens; Level-3 = above the last bound / skip
+
+
+def actual_level(tokens: int, bounds: tuple[int, ...] | list[int] = DEFAULT_LEVEL_BOUNDS) -> int:
+    """Level of a segment that used ``tokens`` generated tokens: first bound >= tokens, else len(bounds)."""
+    for k, bound in enumerate(bounds):
+        if tokens <= bound:
+            return k
+    return len(bounds)
+
+
+@dataclass(frozen=True)
+class Problem:
+    id: str
+    question: str
+    answer: str
+    tier: str = ""
+    points: float = 1.0
+    source: str = ""
+    level: int | None = None
+    solution: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> Problem:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in row.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Exam:
+    """An ordered paper of problems answered under one hard budget of generated tokens."""
+
+    id: str
+    group: str  # papers built from the same drawn problems share a group (Regret~ pairs them)
+    kind: str  # easy | medium | hard | composition
+    budget: int  # tokens
+    problems: tuple[Problem, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "group": self.group,
+            "kind": self.kind,
+            "budget": self.budget,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> Exam:
+        return cls(
+            id=str(row["id"]),
+            group=str(row["group"]),
+            kind=str(row["kind"]),
+            budget=int(row["budget"]),
+            problems=tuple(Problem.from_dict(p) for p in row["problems"]),
+        )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """The part of a completion that belongs to one problem; ``start``/``end`` are characters."""
+
+    index: int  # 0-based problem position
+    start: int
+    end: int
+    tokens: int  # generated tokens whose character span starts inside [start, end)
+    predicted_level: int | None
+    answer: str | None  # content of the last closed \boxed{} (None if none)
+    truncated: bool  # the budget ran out inside this segment
+
+
+@dataclass(frozen=True)
+class ProblemOutcome:
+    problem_id: str
+    position: int
+    status: str
+    tokens: int
+    predicted_level: int | None
+    actual_level: int | None  # None when unreached
+    answer: str | None
+    points: float = 1.0
+    grade_reason: str = ""
+
+    @property
+    def correct(self) -> bool:
+        return self.status == "correct"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> ProblemOutcome:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in row.items() if k in names})
+
+
+@dataclass(frozen=True)
+class ExamOutcome:
+    exam_id: str
+    group: str
+    kind: str
+    budget: int
+    method: str
+    outcomes: tuple[ProblemOutcome, ...]
+    tokens_used: int
+    completion: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        """Points of correct answers (the paper's Score counts correct answers, levels aside)."""
+        return sum(o.points for o in self.outcomes if o.correct)
+
+    def to_dict(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["score"] = self.score
+        return row
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> ExamOutcome:
+        return cls(
+            exam_id=row["exam_id"],
+            group=row["group"],
+            kind=row["kind"],
+            budget=int(row["budget"]),
+            method=row["method"],
+            outcomes=tuple(ProblemOutcome.from_dict(o) for o in row["outcomes"]),
+            tokens_used=int(row["tokens_used"]),
+            completion=row.get("completion", ""),
+            extra=row.get("extra", {}),
+        )
