@@ -144,3 +144,21 @@ class ExamOutcome:
             completion=row.get("completion", ""),
             extra=row.get("extra", {}),
         )
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What a policy returns for one exam prompt.
+
+    ``token_starts[i]`` is the character offset in ``text`` where generated token i begins (the
+    parser's token accounting); ``truncated`` is True when generation stopped at the budget.
+    """
+
+    text: str
+    token_starts: tuple[int, ...]
+    truncated: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tokens(self) -> int:
+        return len(self.token_starts)

@@ -1,0 +1,89 @@
+"""Exam rewards with TRL's reward-function contract.
+
+The paper's RARL reward (DESIGN.md §1): R = Σ_i p_i · 1[answer_i correct ∧ predicted level_i ==
+actual level_i] (p_i = the problem's points, 1 by default); NA, unreached, exhausted and
+malformed problems get 0. ``score`` is the plain exam score Σ_i p_i · 1[answer_i correct].
+
+``make_reward(name, tokenizer)`` returns ``fn(prompts, completions, completion_ids, **columns)
+-> list[float]`` for ``trl.GRPOTrainer(reward_funcs=...)``. The dataset must carry an ``exam``
+column (the exam as a JSON string, see ``exam_column``). Tokens are counted from
+``completion_ids`` with the policy's tokenizer; a completion of ``budget`` tokens or more is
+treated as cut at the budget.
+
+Run example: ``python -c "from roi_reasoning.rewards import REWARDS; print(sorted(REWARDS))"``
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from roi_reasoning.parsing import decode_with_offsets
+from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Completion, Exam, ExamOutcome
+from roi_reasoning.scoring import score_completions
+
+
+def exam_points(outcome: ExamOutcome) -> float:
+    """Paper's exam reward: correct AND the predicted level equals the actual level."""
+    return float(
+        sum(o.points for o in outcome.outcomes if o.correct and o.predicted_level == o.actual_level)
+    )
+
+
+def score_points(outcome: ExamOutcome) -> float:
+    """Score-only reward: points of correct answers, tags ignored."""
+    return float(outcome.score)
+
+
+REWARDS: dict[str, Callable[[ExamOutcome], float]] = {"exam": exam_points, "score": score_points}
+
+
+def exam_column(exam: Exam) -> str:
+    """The dataset column value the reward functions read."""
+    return json.dumps(exam.to_dict(), ensure_ascii=False)
+
+
+def _text(completion: Any) -> str:
+    if isinstance(completion, str):
+        return completion
+    return "".join(m.get("content", "") for m in completion if m.get("role") == "assistant")
+
+
+def make_reward(
+    name: str,
+    tokenizer: Any,
+    *,
+    bounds: Sequence[int] = DEFAULT_LEVEL_BOUNDS,
+    timeout: float = 5.0,
+) -> Callable[..., list[float]]:
+    """A TRL reward function computing ``REWARDS[name]`` on each completion."""
+    if name not in REWARDS:
+        raise ValueError(f"unknown reward {name!r}; valid: {', '.join(REWARDS)}")
+    per_exam = REWARDS[name]
+
+    def reward(
+        prompts: Sequence[Any],
+        completions: Sequence[Any],
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        **columns: Any,
+    ) -> list[float]:
+        if "exam" not in columns:
+            raise KeyError("reward needs an 'exam' dataset column (see rewards.exam_column)")
+        exams = [
+            Exam.from_dict(json.loads(e) if isinstance(e, str) else e) for e in columns["exam"]
+        ]
+        comps = []
+        for i, exam in enumerate(exams):
+            if completion_ids is not None:
+                text, starts = decode_with_offsets(tokenizer, completion_ids[i])
+            else:  # text only: token accounting by re-tokenizing (may differ from generation)
+                text = _text(completions[i])
+                enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+                starts = [s for s, _ in enc["offset_mapping"]]
+            comps.append(Completion(text, tuple(starts), truncated=len(starts) >= exam.budget))
+        outcomes = score_completions(exams, comps, method="reward", bounds=bounds, timeout=timeout)
+        return [per_exam(o) for o in outcomes]
+
+    reward.__name__ = f"roi_{name}_reward"
+    return reward
