@@ -1,0 +1,328 @@
+"""Exact solvers of the Ordered Stochastic Multiple-Choice Knapsack (OS-MCKP) of ROI-Reasoning.
+
+N problems come in order under one hard budget B of generated tokens. Per problem: skip (0 tokens,
+0 reward) or one action with a token cost c and a reward r. This module holds
+
+- ``greedy_keep``: the paper's Greedy Knapsack baseline (levels → centroid costs, cheapest first);
+- ``hindsight_oracle``: the MCKP over *measured* attempts (costs known in hindsight);
+- ``bellman_plan``: the Bellman-optimal ex-ante policy over empirical cost/reward distributions,
+  with the generation cut at the remaining budget;
+- regret measures and ``solve_instance``, the JSON interface behind ``roi oracle``.
+
+Pure Python + numpy. Run example: ``roi oracle instance.json``
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+
+SKIP = "skip"  # reserved action name of the planner
+DEFAULT_CENTROIDS = (128, 384, 768)  # tokens: Greedy Knapsack cost of Level-0/1/2 (paper)
+
+Sample = tuple[int, float]  # (tokens, reward)
+
+
+class InstanceError(ValueError):
+    """A bad ``roi oracle`` instance; the message starts with the JSON path of the culprit."""
+
+
+def _check_budget(budget: int) -> int:
+    if isinstance(budget, bool) or not isinstance(budget, Integral) or budget < 0:
+        raise ValueError(f"budget must be a non-negative integer, got {budget!r}")
+    return int(budget)
+
+
+# --------------------------------------------------------------------------- greedy baseline
+
+
+def greedy_keep(
+    predicted_levels: Sequence[int | None],
+    budget: int,
+    centroids: Sequence[int] = DEFAULT_CENTROIDS,
+) -> list[bool]:
+    """Greedy Knapsack baseline: which problems to solve given their predicted levels.
+
+    Level k < len(centroids) costs ``centroids[k]`` tokens; Level-3 (k >= len(centroids)) and
+    untagged problems (None) are skipped. Problems are kept cheapest first (ties by position)
+    while Σ_kept centroids[k_i] <= budget. Returns one keep flag per problem, in input order.
+    """
+    budget = _check_budget(budget)
+    costs: list[tuple[int, int]] = []  # (centroid tokens, position)
+    for pos, level in enumerate(predicted_levels):
+        if level is None:
+            continue
+        if isinstance(level, bool) or not isinstance(level, Integral) or level < 0:
+            raise ValueError(f"level {pos} must be a non-negative integer or None, got {level!r}")
+        if level < len(centroids):
+            costs.append((int(centroids[level]), pos))
+    keep = [False] * len(predicted_levels)
+    spent = 0  # tokens
+    for cost, pos in sorted(costs):  # cheapest first, ties by position
+        if spent + cost > budget:
+            break  # every later candidate costs at least as much
+        spent += cost
+        keep[pos] = True
+    return keep
+
+
+# --------------------------------------------------------------------------- hindsight oracle
+
+
+def hindsight_oracle(
+    budget: int, attempts: Sequence[Sequence[Sample]]
+) -> tuple[float, list[int | None]]:
+    """Hindsight MCKP: the best choice of at most one measured attempt per problem.
+
+    max Σ_i Σ_j r_ij x_ij  s.t.  Σ_i Σ_j t_ij x_ij <= B,  Σ_j x_ij <= 1,  x_ij ∈ {0, 1}
+    (x_i· = 0 is skip). DP over the budget: F_0(b) = 0 and
+    F_i(b) = max(F_{i-1}(b), max_{j: t_ij <= b} F_{i-1}(b - t_ij) + r_ij), vectorised over b,
+    O(N·B·A). Ties prefer skip, then fewer tokens, then the lower index. Attempts longer than B
+    are infeasible. Returns (F_N(B), choice) with choice[i] = attempt index or None (skip).
+    """
+    budget = _check_budget(budget)
+    n_max = max((len(a) for a in attempts), default=0)
+    choice = np.full((len(attempts), budget + 1), -1, dtype=np.min_scalar_type(-max(n_max, 1)))
+    best = np.zeros(budget + 1)  # F_i(b): best reward with at most b tokens, b = 0..B
+    for i, problem in enumerate(attempts):
+        cur = best.copy()  # skip
+        for j in sorted(
+            range(len(problem)), key=lambda j: (problem[j][0], j)
+        ):  # fewer tokens first
+            tokens, reward = int(problem[j][0]), float(problem[j][1])
+            if tokens < 0:
+                raise ValueError(f"attempts[{i}][{j}]: tokens must be non-negative, got {tokens}")
+            if tokens > budget:
+                continue
+            cand = best[: budget + 1 - tokens] + reward
+            better = cand > cur[tokens:]  # strict: ties keep skip / the shorter attempt
+            cur[tokens:][better] = cand[better]
+            choice[i, tokens:][better] = j
+        best = cur
+    picks: list[int | None] = [None] * len(attempts)
+    b = budget
+    for i in range(len(attempts) - 1, -1, -1):  # walk back through the DP
+        j = int(choice[i, b])
+        if j >= 0:
+            picks[i] = j
+            b -= int(attempts[i][j][0])
+    return float(best[budget]), picks
+
+
+# --------------------------------------------------------------------------- Bellman planner
+
+
+@dataclass
+class Plan:
+    """Bellman-optimal policy: ``table[i][b]`` = action at problem i with b tokens left."""
+
+    value: float  # V_0(B): expected total reward of the policy
+    first: str  # table[0][B]
+    table: list[list[str]]  # N rows of B+1 action names ("skip" or an option name)
+    values: np.ndarray  # V_i(b), shape (N+1, B+1); row N is 0
+
+
+def _option_q(samples: Sequence[Sample], v_next: np.ndarray) -> np.ndarray:
+    """Q(a, b) = (1/S) Σ_s [ r_s·1[c_s <= b] + V_{i+1}(b - min(c_s, b)) ] for b = 0..B.
+
+    A sample longer than the remaining budget is cut: reward 0 and budget 0 afterwards."""
+    size = len(v_next)  # B + 1
+    acc = np.zeros(size)
+    for tokens, reward in samples:
+        tokens = int(tokens)
+        if tokens < 0:
+            raise ValueError(f"sample tokens must be non-negative, got {tokens}")
+        if tokens < size:  # tokens <= B
+            acc[:tokens] += v_next[0]  # b < c: cut
+            acc[tokens:] += float(reward) + v_next[: size - tokens]
+        else:
+            acc += v_next[0]
+    return acc / len(samples)
+
+
+def bellman_plan(budget: int, options: Sequence[dict[str, Sequence[Sample]]]) -> Plan:
+    """Bellman-optimal ex-ante policy of the ordered stochastic MCKP.
+
+    Each problem i has named options, each an empirical distribution (equally likely samples
+    (tokens, reward)); "skip" (0 tokens, 0 reward) is always available. With b tokens left:
+    V_N(b) = 0,  V_i(b) = max_a E_{(c,r)~a}[ r·1[c <= b] + V_{i+1}(b - min(c, b)) ],  b = 0..B.
+    Vectorised over b: O(N·B·Σ samples) numpy work. Ties (within 1e-9 relative) prefer skip, then
+    the options' order.
+    """
+    budget = _check_budget(budget)
+    n = len(options)
+    values = np.zeros((n + 1, budget + 1))
+    table: list[list[str]] = [[] for _ in range(n)]
+    cols = np.arange(budget + 1)
+    for i in range(n - 1, -1, -1):
+        names = [SKIP]
+        q = [values[i + 1]]  # Q(skip, b) = V_{i+1}(b)
+        for name, samples in options[i].items():
+            if name == SKIP:
+                raise ValueError(f"problem {i}: option name {SKIP!r} is reserved")
+            if not samples:
+                raise ValueError(f"problem {i}: option {name!r} has no samples")
+            names.append(name)
+            q.append(_option_q(samples, values[i + 1]))
+        qs = np.stack(q)
+        best = qs.max(axis=0)
+        tol = 1e-9 * max(1.0, float(np.abs(best).max()))  # float sums of equal values may differ
+        pick = np.argmax(qs >= best - tol, axis=0)  # first near-best action
+        values[i] = qs[pick, cols]
+        table[i] = [names[k] for k in pick.tolist()]
+    first = table[0][budget] if n else SKIP
+    return Plan(value=float(values[0, budget]), first=first, table=table, values=values)
+
+
+# --------------------------------------------------------------------------- regret
+
+
+def regret_tilde(score_easy: float, score: float) -> float | None:
+    """The paper's ordering regret Regret~ = (Score_easy − Score) / Score_easy; None if 0/0."""
+    return None if score_easy == 0 else (score_easy - score) / score_easy
+
+
+def oracle_regret(v_star: float, score: float) -> float:
+    """Oracle regret V* − Score (V* = hindsight or Bellman value), in reward units."""
+    return v_star - score
+
+
+def normalised_gap(v_star: float, score: float) -> float | None:
+    """(V* − Score) / V*; None when V* = 0."""
+    return None if v_star == 0 else (v_star - score) / v_star
+
+
+# --------------------------------------------------------------------------- JSON interface
+
+
+def _expect_keys(
+    obj: Any, path: str, required: Sequence[str], optional: Sequence[str] = ()
+) -> dict:
+    if not isinstance(obj, dict):
+        raise InstanceError(f"{path}: must be a JSON object, got {type(obj).__name__}")
+    for key in required:
+        if key not in obj:
+            raise InstanceError(f"{path}: missing {key!r}")
+    unknown = sorted(set(obj) - set(required) - set(optional))
+    if unknown:
+        valid = ", ".join(repr(k) for k in (*required, *optional))
+        raise InstanceError(f"{path}: unknown key {unknown[0]!r} (valid: {valid})")
+    return obj
+
+
+def _nonneg_int(value: Any, what: str) -> int:
+    """``value`` as a non-negative integer; ``what`` = "path: 'key'" for the message."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise InstanceError(f"{what} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _list(value: Any, path: str) -> list:
+    if not isinstance(value, list):
+        raise InstanceError(f"{path}: must be a JSON list, got {type(value).__name__}")
+    return value
+
+
+def _points(problem: dict, path: str) -> float:
+    points = problem.get("points", 1)
+    ok = isinstance(points, Real) and not isinstance(points, bool)
+    if not ok or not math.isfinite(points) or points < 0:
+        raise InstanceError(f"{path}: 'points' must be a non-negative number, got {points!r}")
+    return float(points)
+
+
+def _sample(raw: Any, path: str, points: float) -> Sample:
+    row = _expect_keys(raw, path, ("tokens", "correct"))
+    tokens = _nonneg_int(row["tokens"], f"{path}: 'tokens'")
+    if row["correct"] not in (0, 1) or isinstance(row["correct"], float):
+        raise InstanceError(f"{path}: 'correct' must be 0 or 1, got {row['correct']!r}")
+    return tokens, points * int(row["correct"])
+
+
+def _problems(instance: dict, inner: str) -> list[tuple[str, dict, float]]:
+    """(path, problem object, points) for every problem, with ``inner`` required."""
+    rows = []
+    for i, raw in enumerate(_list(instance["problems"], "problems")):
+        path = f"problems[{i}]"
+        problem = _expect_keys(raw, path, (inner,), ("points", "id"))
+        rows.append((path, problem, _points(problem, path)))
+    return rows
+
+
+def _solve_hindsight(instance: dict) -> dict:
+    _expect_keys(instance, "instance", ("budget", "problems"), ("mode",))
+    budget = _nonneg_int(instance["budget"], "instance: 'budget'")
+    attempts = []
+    for path, problem, points in _problems(instance, "attempts"):
+        raw = _list(problem["attempts"], f"{path}.attempts")
+        attempts.append([_sample(a, f"{path}.attempts[{j}]", points) for j, a in enumerate(raw)])
+    value, choice = hindsight_oracle(budget, attempts)
+    return {"mode": "hindsight", "value": value, "choice": choice}
+
+
+def _solve_bellman(instance: dict) -> dict:
+    _expect_keys(instance, "instance", ("budget", "problems", "mode"))
+    budget = _nonneg_int(instance["budget"], "instance: 'budget'")
+    options = []
+    for path, problem, points in _problems(instance, "options"):
+        raw = problem["options"]
+        if not isinstance(raw, dict):
+            raise InstanceError(f"{path}.options: must be a JSON object of named options")
+        named: dict[str, list[Sample]] = {}
+        for name, samples in raw.items():
+            where = f"{path}.options[{json.dumps(name)}]"
+            if name == SKIP:
+                raise InstanceError(f"{where}: option name {SKIP!r} is reserved (always available)")
+            if not _list(samples, where):
+                raise InstanceError(f"{where}: needs at least one sample")
+            named[name] = [_sample(s, f"{where}[{k}]", points) for k, s in enumerate(samples)]
+        options.append(named)
+    plan = bellman_plan(budget, options)
+    return {"mode": "bellman", "value": plan.value, "first": plan.first, "policy": plan.table}
+
+
+def _solve_greedy(instance: dict) -> dict:
+    _expect_keys(instance, "instance", ("budget", "levels", "mode"), ("centroids",))
+    budget = _nonneg_int(instance["budget"], "instance: 'budget'")
+    levels = _list(instance["levels"], "levels")
+    for k, level in enumerate(levels):
+        if level is not None:
+            _nonneg_int(level, f"levels[{k}]: level")
+    raw = _list(instance.get("centroids", list(DEFAULT_CENTROIDS)), "centroids")
+    centroids = [_nonneg_int(c, f"centroids[{k}]: centroid") for k, c in enumerate(raw)]
+    keep = greedy_keep(levels, budget, centroids)
+    kept = [i for i, flag in enumerate(keep) if flag]
+    cost = sum(centroids[levels[i]] for i in kept)  # tokens
+    return {"mode": "greedy", "keep": keep, "kept": kept, "cost": cost}
+
+
+MODES: dict[str, Callable[[dict], dict]] = {
+    "hindsight": _solve_hindsight,
+    "bellman": _solve_bellman,
+    "greedy": _solve_greedy,
+}
+
+
+def solve_instance(instance: dict) -> dict:
+    """Solve one ``roi oracle`` instance (parsed JSON); one of MODES:
+
+    hindsight (default): {"budget", "problems": [{"attempts": [{"tokens", "correct"}], "points"?}]}
+      → {"mode", "value", "choice": [index | null]}
+    bellman: {"mode", "budget", "problems": [{"options": {NAME: [{"tokens", "correct"}]}}]}
+      → {"mode", "value", "first", "policy": table[i][b]}
+    greedy: {"mode", "budget", "levels": [k | null], "centroids"?}
+      → {"mode", "keep", "kept", "cost"}
+    Raises InstanceError (a ValueError) naming the JSON path of the first problem found.
+    """
+    if not isinstance(instance, dict):
+        raise InstanceError(f"instance: must be a JSON object, got {type(instance).__name__}")
+    mode = instance.get("mode", "hindsight")
+    if not isinstance(mode, str) or mode not in MODES:
+        raise InstanceError(f"instance: unknown 'mode' {mode!r} (valid: {', '.join(MODES)})")
+    return MODES[mode](instance)
