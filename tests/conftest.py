@@ -64,3 +64,42 @@ def build_tokenizer(kind: str = "bytelevel"):
 @pytest.fixture(scope="session")
 def tokenizer():
     return build_tokenizer("bytelevel")
+
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def tiny_causal_lm(tokenizer, seed: int = 0, hidden: int = 64, layers: int = 2):
+    """A randomly initialised Llama small enough for CPU tests (built from a config, offline)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+        tie_word_embeddings=True,
+        initializer_range=0.5,  # large random weights: varied text, so equality checks bite
+    )
+    return LlamaForCausalLM(config).eval()
+
+
+@pytest.fixture(scope="session")
+def chat_tokenizer():
+    tok = build_tokenizer("bytelevel")
+    tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tok.eos_token = "<|im_end|>"
+    tok.pad_token = "<|endoftext|>"
+    tok.chat_template = CHAT_TEMPLATE
+    return tok

@@ -119,6 +119,7 @@ class ExamOutcome:
     outcomes: tuple[ProblemOutcome, ...]
     tokens_used: int
     completion: str = ""
+    truncated: bool = False  # generation was cut at the budget
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -142,6 +143,7 @@ class ExamOutcome:
             outcomes=tuple(ProblemOutcome.from_dict(o) for o in row["outcomes"]),
             tokens_used=int(row["tokens_used"]),
             completion=row.get("completion", ""),
+            truncated=bool(row.get("truncated", False)),
             extra=row.get("extra", {}),
         )
 

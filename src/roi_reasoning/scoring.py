@@ -49,8 +49,9 @@ def score_completions(
     pairs: list[tuple[str, str]] = []
     for exam, comp in zip(exams, completions, strict=True):
         n = len(exam.problems)
-        truncated = comp.truncated or comp.tokens >= exam.budget
-        segs = split_segments(comp.text, comp.token_starts, n, truncated=truncated, bounds=bounds)
+        segs = split_segments(
+            comp.text, comp.token_starts, n, truncated=comp.truncated, bounds=bounds
+        )
         by_index: dict[int, Segment] = {s.index: s for s in segs}
         rows = []
         for i, problem in enumerate(exam.problems):
@@ -95,6 +96,8 @@ def score_completions(
                 tuple(per_problem),
                 comp.tokens,
                 comp.text,
+                comp.truncated,
+                dict(comp.extra),
             )
         )
     return outcomes

@@ -1,0 +1,169 @@
+"""PNG figures for ``roi report --plots``: Score vs budget, tokens per position, confusion.
+
+matplotlib is optional (``pip install roi-reasoning[plots]``) and imported inside
+``write_plots``. Figures are drawn on the Agg canvas through matplotlib's object API, so no
+pyplot state is touched (nothing to close, no display needed, the caller's backend untouched).
+
+Run example: ``roi report runs/demo --plots``
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from roi_reasoning.report import (
+    Entry,
+    collect_entries,
+    column_title,
+    kind_key,
+    kind_title,
+    level_names,
+    ordered_labels,
+    summed_confusion,
+)
+
+
+def _matplotlib() -> tuple[Any, Any]:
+    """``(Figure, FigureCanvasAgg)``, or an ImportError that says how to install them."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as err:
+        raise ImportError("plots need matplotlib: pip install 'roi-reasoning[plots]'") from err
+    return Figure, FigureCanvasAgg
+
+
+def _save(fig: Any, canvas_cls: Any, path: Path) -> Path:
+    canvas_cls(fig)  # attaches the Agg canvas to the figure
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    fig.clear()  # free the artists now; the figure is not registered with pyplot
+    return path
+
+
+def _kinds(entries: Sequence[Entry]) -> list[str]:
+    return sorted({e.column[0] for e in entries}, key=kind_key)
+
+
+def _score_vs_budget(entries: Sequence[Entry], mpl: tuple[Any, Any], path: Path) -> Path:
+    figure_cls, canvas_cls = mpl
+    kinds, labels = _kinds(entries), ordered_labels(entries)
+    fig = figure_cls(figsize=(4.2 * len(kinds), 3.4))
+    axes = fig.subplots(1, len(kinds), squeeze=False, sharey=True)[0]
+    for ax, kind in zip(axes, kinds, strict=True):
+        for j, label in enumerate(labels):
+            mine = sorted(
+                (e for e in entries if e.label == label and e.column[0] == kind),
+                key=lambda e: e.column[1],
+            )
+            if not mine:
+                continue
+            # dodge methods sideways (multiplicatively: the x axis is log2) so CIs stay apart
+            dodge = 2 ** (0.04 * (j - (len(labels) - 1) / 2))
+            x = [e.column[1] * dodge for e in mine]
+            y, below, above = [], [], []
+            for e in mine:
+                s = e.cell["score"]
+                mean = float("nan") if s.get("mean") is None else float(s["mean"])
+                y.append(mean)
+                below.append(0.0 if s.get("lo") is None else max(0.0, mean - s["lo"]))
+                above.append(0.0 if s.get("hi") is None else max(0.0, s["hi"] - mean))
+            ax.errorbar(x, y, yerr=[below, above], marker="o", capsize=3, label=label)
+        budgets = sorted({e.column[1] for e in entries if e.column[0] == kind})
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(budgets, [str(b) for b in budgets])
+        ax.minorticks_off()
+        ax.set_title(kind_title(kind))
+        ax.set_xlabel("budget B (generated tokens)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("Score (correct per exam, 95% CI)")
+    axes[0].legend(fontsize="small")
+    return _save(fig, canvas_cls, path)
+
+
+def _tokens_per_position(entries: Sequence[Entry], mpl: tuple[Any, Any], path: Path) -> Path:
+    """One panel per kind at that kind's largest budget; a bar group per position."""
+    figure_cls, canvas_cls = mpl
+    kinds = _kinds(entries)
+    labels = ordered_labels(entries)
+    fig = figure_cls(figsize=(4.2 * len(kinds), 3.4))
+    axes = fig.subplots(1, len(kinds), squeeze=False, sharey=True)[0]
+    width = 0.8 / max(1, len(labels))
+    for ax, kind in zip(axes, kinds, strict=True):
+        budget = max(e.column[1] for e in entries if e.column[0] == kind)
+        n = 0
+        for j, label in enumerate(labels):
+            cell = next(
+                (e.cell for e in entries if e.label == label and e.column == (kind, budget)), None
+            )
+            tokens = [
+                float("nan") if t is None else t for t in (cell or {}).get("position_tokens") or []
+            ]
+            if not tokens:
+                continue
+            n = max(n, len(tokens))
+            xs = [i + (j - (len(labels) - 1) / 2) * width for i in range(len(tokens))]
+            ax.bar(xs, tokens, width=width, label=label)
+        ax.set_xticks(range(n), [f"P{i + 1}" for i in range(n)])
+        ax.set_title(column_title((kind, budget)))
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("mean generated tokens")
+    axes[0].legend(fontsize="small")
+    return _save(fig, canvas_cls, path)
+
+
+def _confusion(entry_group: Sequence[Entry], label: str, mpl: tuple[Any, Any], path: Path) -> Path:
+    figure_cls, canvas_cls = mpl
+    total = summed_confusion(entry_group) or [[0]]
+    names = level_names(entry_group[0].level_bounds, len(total))
+    fig = figure_cls(figsize=(1.1 * len(total) + 2.0, 1.0 * len(total) + 1.5))
+    ax = fig.subplots()
+    image = ax.imshow(total, cmap="Blues")
+    peak = max(map(max, total)) or 1
+    for i, row in enumerate(total):
+        for j, count in enumerate(row):
+            colour = "white" if count > peak / 2 else "black"
+            ax.text(j, i, str(count), ha="center", va="center", color=colour)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("actual level")
+    ax.set_ylabel("predicted level")
+    ax.set_title(f"Level confusion: {label}")
+    fig.colorbar(image, ax=ax)
+    return _save(fig, canvas_cls, path)
+
+
+def _slug(label: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_.") or "method"
+    slug, k = base, 1
+    while slug in taken:
+        k += 1
+        slug = f"{base}_{k}"
+    taken.add(slug)
+    return slug
+
+
+def write_plots(results: list[dict[str, Any]], out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write ``score_vs_budget.png``, ``tokens_per_position.png`` and ``confusion_<method>.png``
+    (for methods that write level tags) into ``out_dir``; return the written paths."""
+    mpl = _matplotlib()
+    entries = collect_entries(results)
+    if not entries:
+        return []
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [
+        _score_vs_budget(entries, mpl, out / "score_vs_budget.png"),
+        _tokens_per_position(entries, mpl, out / "tokens_per_position.png"),
+    ]
+    taken: set[str] = set()
+    for label in ordered_labels(entries):
+        mine = [e for e in entries if e.label == label]
+        total = summed_confusion(mine)
+        if total is None or not any(map(any, total)):
+            continue  # no level tags: nothing to plot
+        written.append(_confusion(mine, label, mpl, out / f"confusion_{_slug(label, taken)}.png"))
+    return written

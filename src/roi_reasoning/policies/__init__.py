@@ -1,0 +1,49 @@
+"""Policies: anything that turns exam prompts into completions under a token budget.
+
+One protocol, a registry of dotted paths (imported lazily so the scripted policy needs no torch).
+
+Run example: ``python -c "from roi_reasoning.policies import POLICIES; print(sorted(POLICIES))"``
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from roi_reasoning.formats import Messages
+from roi_reasoning.records import Completion, Exam
+
+
+@dataclass(frozen=True)
+class Request:
+    """One generation: chat ``messages``, a hard cap of ``max_tokens`` generated tokens, and the
+    exam it serves (real models ignore it; the scripted policy reads problems and golds)."""
+
+    messages: Messages
+    max_tokens: int
+    exam: Exam
+    method: str
+
+
+class Policy(Protocol):
+    def generate(self, requests: list[Request]) -> list[Completion]: ...
+
+    def describe(self) -> dict[str, Any]:
+        """Model, tokenizer and decoding settings, recorded in results.json."""
+        ...
+
+
+POLICIES: dict[str, str] = {
+    "scripted": "roi_reasoning.policies.scripted:ScriptedPolicy",
+    "hf": "roi_reasoning.policies.hf:HFPolicy",
+}
+
+
+def load_policy(name: str, **kwargs: Any) -> Policy:
+    """Instantiate a registered policy, or ``package.module:Class`` for user code."""
+    path = POLICIES.get(name, name)
+    if ":" not in path:
+        raise ValueError(f"unknown policy {name!r}; valid: {', '.join(POLICIES)} or module:Class")
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)(**kwargs)

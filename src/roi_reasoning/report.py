@@ -1,0 +1,380 @@
+"""Render one or more ``runs/<name>/results.json`` files (written by ``roi eval``) as Markdown.
+
+Tables: Score with 95% bootstrap CI and Regret~ per method x paper kind x budget (the paper's
+main table), the exact OS-MCKP oracle (when profiles exist), per-position accuracy and tokens,
+skips and budget use, and level-prediction confusion per method. Pure: no torch, transformers
+or matplotlib (PNGs are ``roi_reasoning.plots``).
+
+Run example: ``roi report runs/demo``
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from roi_reasoning.data import DataError
+from roi_reasoning.exams import KINDS
+
+DASH = "–"
+RESULTS_FILE = "results.json"
+REQUIRED_KEYS = ("run", "cells")
+REQUIRED_CELL_KEYS = ("method", "kind", "budget", "score")
+STATUSES = ("correct", "wrong", "skipped", "exhausted", "unreached", "malformed")
+ORACLE_KEYS = ("oracle_value", "oracle_regret", "oracle_gap")
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One results cell with its row label (method, plus the run name when runs clash)."""
+
+    label: str
+    run: str
+    cell: dict[str, Any]
+    level_bounds: tuple[int, ...]
+
+    @property
+    def column(self) -> tuple[str, int]:
+        return self.cell["kind"], self.cell["budget"]
+
+
+# ---------------------------------------------------------------- loading and validation
+
+
+def validate_results(data: Any, source: PathLike) -> dict[str, Any]:
+    """Check the keys the report needs; raise ``DataError`` naming ``source`` otherwise."""
+    if not isinstance(data, dict):
+        raise DataError(source, None, f"expected a JSON object, got {type(data).__name__}")
+    missing = [k for k in REQUIRED_KEYS if k not in data]
+    if missing:
+        raise DataError(source, None, f"missing key(s): {', '.join(missing)}")
+    if not isinstance(data["cells"], list):
+        raise DataError(source, None, "'cells' must be a list")
+    seen: set[tuple[Any, ...]] = set()
+    for i, cell in enumerate(data["cells"]):
+        if not isinstance(cell, dict):
+            raise DataError(source, None, f"cells[{i}] must be an object")
+        lacking = [k for k in REQUIRED_CELL_KEYS if k not in cell]
+        if lacking:
+            raise DataError(source, None, f"cells[{i}] missing key(s): {', '.join(lacking)}")
+        if not isinstance(cell["score"], dict) or "mean" not in cell["score"]:
+            raise DataError(source, None, f"cells[{i}].score must be an object with 'mean'")
+        if isinstance(cell["budget"], bool) or not isinstance(cell["budget"], int):
+            raise DataError(source, None, f"cells[{i}].budget must be an integer")
+        key = (cell["method"], cell["kind"], cell["budget"])
+        if key in seen:
+            raise DataError(source, None, f"cells[{i}] repeats method/kind/budget {key}")
+        seen.add(key)
+    return data
+
+
+def load_results(path_or_run_dir: PathLike) -> dict[str, Any]:
+    """Read a ``results.json`` (or the one inside a run directory) and validate it."""
+    path = Path(path_or_run_dir)
+    if path.is_dir():
+        path = path / RESULTS_FILE
+    if not path.is_file():
+        raise DataError(path, None, "results file not found (written by `roi eval`)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(path, err.lineno, f"invalid JSON: {err.msg} (column {err.colno})") from err
+    except (UnicodeDecodeError, OSError) as err:
+        raise DataError(path, None, f"cannot read: {err}") from err
+    return validate_results(data, path)
+
+
+# ---------------------------------------------------------------- ordering and labels
+
+
+def kind_key(kind: str) -> tuple[int, str]:
+    """Paper kinds in the paper's column order; unknown kinds after, alphabetically."""
+    return (KINDS.index(kind), "") if kind in KINDS else (len(KINDS), kind)
+
+
+def column_key(column: tuple[str, int]) -> tuple[int, str, int]:
+    return (*kind_key(column[0]), column[1])
+
+
+def kind_title(kind: str) -> str:
+    return f"{kind[:1].upper()}{kind[1:]}"
+
+
+def column_title(column: tuple[str, int]) -> str:
+    """``("easy", 512)`` -> ``"Easy/512"``."""
+    kind, budget = column
+    return f"{kind_title(kind)}/{budget}"
+
+
+def _run_names(results: Sequence[dict[str, Any]]) -> list[str]:
+    """Run names, made unique ("demo", "demo#2") when the same run is given twice."""
+    names: list[str] = []
+    for res in results:
+        base = str(res["run"])
+        name, k = base, 1
+        while name in names:
+            k += 1
+            name = f"{base}#{k}"
+        names.append(name)
+    return names
+
+
+def collect_entries(results: Sequence[dict[str, Any]]) -> list[Entry]:
+    """All cells, grouped by method (first-seen order), then run, then kind and budget.
+
+    A method gets the run name appended ("base (demo)") when one of its (kind, budget) cells
+    appears in more than one run, so both rows stay in the tables.
+    """
+    for i, res in enumerate(results):
+        validate_results(res, f"results[{i}]")
+    runs = _run_names(results)
+    owners: dict[tuple[Any, ...], set[int]] = {}
+    for ri, res in enumerate(results):
+        for cell in res["cells"]:
+            owners.setdefault((cell["method"], cell["kind"], cell["budget"]), set()).add(ri)
+    clashing = {key[0] for key, runs_with in owners.items() if len(runs_with) > 1}
+    methods = list(dict.fromkeys(c["method"] for res in results for c in res["cells"]))
+    out: list[Entry] = []
+    for method in methods:
+        for ri, res in enumerate(results):
+            label = f"{method} ({runs[ri]})" if method in clashing else str(method)
+            bounds = tuple(res.get("level_bounds") or ())
+            cells = [c for c in res["cells"] if c["method"] == method]
+            cells.sort(key=lambda c: column_key((c["kind"], c["budget"])))
+            out.extend(Entry(label, runs[ri], c, bounds) for c in cells)
+    return out
+
+
+def ordered_columns(entries: Sequence[Entry]) -> list[tuple[str, int]]:
+    return sorted({e.column for e in entries}, key=column_key)
+
+
+def ordered_labels(entries: Sequence[Entry]) -> list[str]:
+    return list(dict.fromkeys(e.label for e in entries))
+
+
+def summed_confusion(entries: Sequence[Entry]) -> list[list[int]] | None:
+    """Confusion matrices (rows predicted level, cols actual) summed; None if none present."""
+    mats = [e.cell.get("confusion") for e in entries if e.cell.get("confusion")]
+    if not mats:
+        return None
+    size = max(max(len(m), *(len(row) for row in m)) for m in mats)
+    total = [[0] * size for _ in range(size)]
+    for mat in mats:
+        for i, row in enumerate(mat):
+            for j, count in enumerate(row):
+                total[i][j] += int(count)
+    return total
+
+
+def level_names(bounds: Sequence[int], size: int) -> list[str]:
+    """``L0 ≤256``, ``L1 ≤512``, ``L2 ≤1024``, ``L3 >1024`` for the default bounds (tokens)."""
+    names = []
+    for i in range(size):
+        if i < len(bounds):
+            names.append(f"L{i} ≤{bounds[i]}")
+        elif i == len(bounds) and bounds:
+            names.append(f"L{i} >{bounds[-1]}")
+        else:
+            names.append(f"L{i}")
+    return names
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    if value is None or isinstance(value, bool):
+        return DASH
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return _md(str(value))
+    return DASH if math.isnan(number) else f"{number:.{digits}f}"
+
+
+def _md(text: Any) -> str:
+    """Make text safe inside a Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], text_cols: int = 1) -> list[str]:
+    """A Markdown table; columns after the first ``text_cols`` are right-aligned numbers."""
+    align = ["---" if i < text_cols else "---:" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def score_cell(cell: dict[str, Any]) -> str:
+    score = cell["score"]
+    ci = f"[{_num(score.get('lo'))}, {_num(score.get('hi'))}]"
+    return f"{_num(score.get('mean'))} {ci} · R~ {_num(cell.get('regret_tilde'))}"
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _provenance(results: Sequence[dict[str, Any]]) -> list[str]:
+    lines = []
+    for name, res in zip(_run_names(results), results, strict=True):
+        policy = res.get("policy")
+        policy_name = policy.get("name") if isinstance(policy, dict) else policy
+        parts = [
+            f"policy `{policy_name or DASH}`",
+            f"grader `{res.get('grader') or DASH}`",
+            f"git `{res.get('git') or DASH}`",
+        ]
+        if res.get("created"):
+            parts.append(f"created {res['created']}")
+        if res.get("level_bounds"):
+            parts.append(f"level bounds {list(res['level_bounds'])} tokens")
+        lines.append(f"- **{_md(name)}**: " + ", ".join(parts))
+    for accounting in dict.fromkeys(r["accounting"] for r in results if r.get("accounting")):
+        lines.append(f"- Token accounting: {accounting}")
+    return lines
+
+
+def _main_table(entries: Sequence[Entry]) -> list[str]:
+    columns = ordered_columns(entries)
+    grid = {(e.label, e.column): e.cell for e in entries}
+    rows = []
+    for label in ordered_labels(entries):
+        cells = [grid.get((label, col)) for col in columns]
+        rows.append([_md(label)] + [score_cell(c) if c else DASH for c in cells])
+    return _table(["Method"] + [column_title(c) for c in columns], rows)
+
+
+def _row_head(entry: Entry) -> list[str]:
+    kind, budget = entry.column
+    return [_md(entry.label), _md(kind), str(budget)]
+
+
+def _oracle_table(entries: Sequence[Entry]) -> list[str]:
+    with_oracle = [e for e in entries if any(e.cell.get(k) is not None for k in ORACLE_KEYS)]
+    if not with_oracle:
+        return []
+    header = ["Method", "Paper", "Budget", "Score", "Oracle value", "Oracle regret", "Oracle gap"]
+    rows = [
+        _row_head(e)
+        + [_num(e.cell["score"].get("mean"))]
+        + [_num(e.cell.get(k)) for k in ORACLE_KEYS]
+        for e in with_oracle
+    ]
+    return _table(header, rows, text_cols=2)
+
+
+def _position_table(entries: Sequence[Entry]) -> list[str]:
+    def values(entry: Entry, key: str) -> list[Any]:
+        return list(entry.cell.get(key) or [])
+
+    n = max(
+        (len(values(e, k)) for e in entries for k in ("position_accuracy", "position_tokens")),
+        default=0,
+    )
+    if n == 0:
+        return []
+    header = ["Method", "Paper", "Budget"]
+    header += [f"P{i + 1} acc" for i in range(n)] + [f"P{i + 1} tokens" for i in range(n)]
+    rows = []
+    for e in entries:
+        acc, tok = values(e, "position_accuracy"), values(e, "position_tokens")
+        acc_cells = [_num(acc[i]) if i < len(acc) else DASH for i in range(n)]
+        tok_cells = [_num(tok[i], 1) if i < len(tok) else DASH for i in range(n)]
+        rows.append(_row_head(e) + acc_cells + tok_cells)
+    return _table(header, rows, text_cols=2)
+
+
+def _skip_table(entries: Sequence[Entry]) -> list[str]:
+    extra = sorted(
+        {s for e in entries for s in (e.cell.get("status_counts") or {})} - set(STATUSES)
+    )
+    statuses = [*STATUSES, *extra]
+    header = ["Method", "Paper", "Budget", "Exams", "Skip rate", "Skip precision"]
+    header += ["Exhausted exams", "Budget util.", "Mean tokens", *statuses]
+    rows = []
+    for e in entries:
+        c = e.cell
+        counts = c.get("status_counts") or {}
+        rows.append(
+            _row_head(e)
+            + [_num(c.get("n_exams"), 0), _num(c.get("skip_rate")), _num(c.get("skip_precision"))]
+            + [_num(c.get("exhausted_exams")), _num(c.get("budget_utilisation"))]
+            + [_num(c.get("tokens_mean"), 1)]
+            + [_num(counts.get(s), 0) for s in statuses]
+        )
+    return _table(header, rows, text_cols=2)
+
+
+def _confusion_section(entries: Sequence[Entry]) -> list[str]:
+    lines: list[str] = []
+    untagged = []
+    for label in ordered_labels(entries):
+        mine = [e for e in entries if e.label == label]
+        total = summed_confusion(mine)
+        per_paper = [(e, e.cell.get("level_accuracy")) for e in mine]
+        per_paper = [(e, acc) for e, acc in per_paper if acc is not None]
+        if (total is None or not any(map(any, total))) and not per_paper:
+            untagged.append(_md(label))
+            continue
+        lines += [f"### {_md(label)}", ""]
+        if total is not None:
+            names = level_names(mine[0].level_bounds, len(total))
+            rows = [[f"**{names[i]}**"] + [str(v) for v in row] for i, row in enumerate(total)]
+            lines += _table(["pred \\ actual", *names], rows) + [""]
+            tagged = sum(map(sum, total))
+            pooled = sum(total[i][i] for i in range(len(total))) / tagged if tagged else None
+            lines.append(f"Level accuracy (pooled, {tagged} tagged problems): {_num(pooled)}.")
+        if per_paper:
+            accs = ", ".join(f"{column_title(e.column)} {_num(acc)}" for e, acc in per_paper)
+            lines.append(f"Level accuracy by paper: {accs}.")
+        lines.append("")
+    if untagged:
+        lines += [f"Methods without level tags: {', '.join(untagged)}.", ""]
+    return lines
+
+
+def render_report(results: list[dict[str, Any]]) -> str:
+    """The Markdown report for one or more loaded results files (see ``load_results``)."""
+    entries = collect_entries(results)
+    names = ", ".join(_run_names(results)) or DASH
+    lines = [f"# ROI-Reasoning report: {names}", "", "## Runs", "", *_provenance(results), ""]
+    if not entries:
+        return "\n".join([*lines, "No result cells."]) + "\n"
+    lines += [
+        "## Score by paper and budget",
+        "",
+        "Score = mean correct problems per exam, [95% bootstrap CI]; "
+        "R~ = (Score_easy − Score) / Score_easy for the same method and budget.",
+        "",
+        *_main_table(entries),
+        "",
+    ]
+    oracle = _oracle_table(entries)
+    if oracle:
+        lines += ["## Exact OS-MCKP oracle", "", *oracle, ""]
+    positions = _position_table(entries)
+    if positions:
+        lines += ["## Accuracy and mean generated tokens by position", "", *positions, ""]
+    lines += ["## Skips and budget use", "", *_skip_table(entries), ""]
+    lines += ["## Level prediction", "", "Rows: predicted level; columns: actual level.", ""]
+    lines += _confusion_section(entries)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(paths: Sequence[PathLike], out_path: PathLike) -> Path:
+    """Load ``paths`` (results files or run directories) and write ``out_path`` atomically."""
+    results = [load_results(p) for p in paths]
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(render_report(results), encoding="utf-8")
+    os.replace(tmp, out)  # never leave a half-written report
+    return out
