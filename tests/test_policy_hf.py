@@ -1,8 +1,8 @@
 """The hf policy on a tiny model built here (config + locally trained tokenizer, no hub)."""
 
 import pytest
-from conftest import tiny_causal_lm
 
+from conftest import tiny_causal_lm
 from roi_reasoning.data import DEFAULT_TIERS, load_tier
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import render_prompt

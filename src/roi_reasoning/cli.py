@@ -92,7 +92,85 @@ def cmd_oracle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_exam_args(p: argparse.ArgumentParser) -> None:
+def _kv(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+
+    from roi_reasoning.config import load_config
+    from roi_reasoning.evaluate import EvalConfig, run_eval
+
+    tiers = tier_overrides(args)
+    overrides = {
+        "out": args.out,
+        "methods": args.methods,
+        "policy": args.policy,
+        "policy_args": dict(args.policy_arg) if args.policy_arg else None,
+        "tiers": tiers,
+        "exams": args.exams,
+        "kinds": args.kinds,
+        "budgets": args.budgets,
+        "count": args.count,
+        "n": args.n,
+        "composition": args.composition,
+        "seed": args.seed,
+        "level_bounds": args.level_bounds,
+        "batch_size": args.batch_size,
+        "grade_timeout": args.timeout,
+        "profiles": args.profiles,
+        "centroids": args.centroids,
+    }
+    cfg = load_config(EvalConfig, args.config, overrides)
+    results = run_eval(cfg, progress=not args.no_progress)
+    _report([cfg.out], plots=not args.no_plots)
+    print(f"{len(results['cells'])} cells written to {cfg.out}/results.json", file=sys.stderr)
+    return 0
+
+
+def _report(runs: Sequence[str], *, plots: bool, out: str | None = None) -> None:
+    from pathlib import Path
+
+    from roi_reasoning.report import load_results, render_report
+
+    results = [load_results(r) for r in runs]
+    target = Path(out) if out else Path(runs[0]) / "report.md"
+    text = render_report(results)
+    target.write_text(text)
+    print(text)
+    if plots:
+        from roi_reasoning.plots import write_plots
+
+        written = write_plots(results, target.parent / "plots")
+        print(f"wrote {len(written)} plots to {target.parent / 'plots'}", file=sys.stderr)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    _report(args.runs, plots=args.plots, out=args.out)
+    return 0
+
+
+def tier_overrides(args: argparse.Namespace) -> dict | None:
+    """``--tier`` flags as EvalConfig/ProfileConfig ``tiers`` (None: keep the config's)."""
+    from dataclasses import asdict
+
+    if not args.tier:
+        return None
+    return {name: asdict(spec) for name, spec in map(parse_tier_arg, args.tier)}
+
+
+def _add_exam_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
+    """Exam-drawing flags; with ``defaults=False`` unset flags stay None (config decides)."""
+
+    def d(value: object) -> object:
+        return value if defaults else None
+
     p.add_argument(
         "--tier",
         action="append",
@@ -107,13 +185,12 @@ def _add_exam_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--kinds",
         type=_csv(str),
-        default=["easy", "medium", "hard"],
+        default=d(["easy", "medium", "hard"]),
         help="paper kinds: easy,medium,hard,composition",
     )
-    p.add_argument("--budgets", type=_csv(int), default=[512, 1024], help="token budgets B")
-    p.add_argument("--count", type=int, default=10, help="drawn problem sets (groups)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--points", type=_csv(float), help="points per composition position")
+    p.add_argument("--budgets", type=_csv(int), default=d([512, 1024]), help="token budgets B")
+    p.add_argument("--count", type=int, default=d(10), help="drawn problem sets (groups)")
+    p.add_argument("--seed", type=int, default=d(0))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build = exams.add_parser("build", help="draw problems from tiers and write exams JSONL")
     _add_exam_args(build)
+    build.add_argument("--points", type=_csv(float), help="points per composition position")
     build.add_argument("--out", default="-", help="output JSONL (default: stdout)")
     build.set_defaults(handler=cmd_exams_build)
 
@@ -134,6 +212,43 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("pairs", help='JSONL, one {"gold": ..., "pred": ...} per line')
     grade.add_argument("--timeout", type=float, default=5.0, help="seconds per math-verify call")
     grade.set_defaults(handler=cmd_grade)
+
+    ev = sub.add_parser("eval", help="evaluate a policy on budgeted exams (resumable)")
+    _add_exam_args(ev, defaults=False)
+    ev.add_argument("--out", help="run directory (rerun to resume)")
+    ev.add_argument("--config", help="YAML with EvalConfig keys; flags override it")
+    ev.add_argument(
+        "--methods",
+        type=_csv(str),
+        help="base,budget,plan-and-solve,least-to-most,roi,greedy-knapsack,planner",
+    )
+    ev.add_argument("--policy", help="scripted (default), or module:Class")
+    ev.add_argument(
+        "--policy-arg",
+        type=_kv,
+        action="append",
+        metavar="KEY=VALUE",
+        help="policy constructor argument (JSON value), repeatable",
+    )
+    ev.add_argument("--exams", help="exams JSONL from `roi exams build` instead of drawing")
+    ev.add_argument("--level-bounds", type=_csv(int), help="token bounds of levels 0..L-1")
+    ev.add_argument("--batch-size", type=int)
+    ev.add_argument("--timeout", type=float, help="seconds per math-verify call")
+    ev.add_argument("--profiles", help="profile JSONL (problem_id, tokens, correct) for the oracle")
+    ev.add_argument("--centroids", type=_csv(int), help="greedy-knapsack level costs (tokens)")
+    ev.add_argument("--no-progress", action="store_true")
+    ev.add_argument("--no-plots", action="store_true")
+    ev.set_defaults(handler=cmd_eval)
+
+    rep = sub.add_parser("report", help="results.json of one or more runs -> report.md (+ plots)")
+    rep.add_argument("runs", nargs="+", help="run directories or results.json files")
+    rep.add_argument("--out", help="report path (default: <first run>/report.md)")
+    rep.add_argument("--plots", action="store_true", help="also write PNGs beside the report")
+    rep.set_defaults(handler=cmd_report)
+
+    from roi_reasoning.cli_stages import add_stage_parsers
+
+    add_stage_parsers(sub)
 
     oracle = sub.add_parser("oracle", help="solve a knapsack instance (hindsight, bellman, greedy)")
     oracle.add_argument("instance", help="instance JSON file")

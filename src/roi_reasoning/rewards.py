@@ -50,6 +50,31 @@ def _text(completion: Any) -> str:
     return "".join(m.get("content", "") for m in completion if m.get("role") == "assistant")
 
 
+def text_completion(tokenizer: Any, text: str, budget: int) -> Completion:
+    """A completion known only as text: tokens re-counted with ``tokenizer`` (the generating
+    engine's count may differ slightly), cut at ``budget`` tokens like generation would be."""
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    starts = [s for s, _ in enc["offset_mapping"]]
+    if len(starts) > budget:
+        text, starts = text[: starts[budget]], starts[:budget]
+    return Completion(text, tuple(starts), truncated=len(starts) >= budget)
+
+
+def score_texts(
+    name: str,
+    exams: Sequence[Exam],
+    texts: Sequence[str],
+    tokenizer: Any,
+    *,
+    bounds: Sequence[int] = DEFAULT_LEVEL_BOUNDS,
+    timeout: float = 5.0,
+) -> list[float]:
+    """``REWARDS[name]`` for completions given as text (verl / OpenRLHF adapters)."""
+    comps = [text_completion(tokenizer, t, e.budget) for e, t in zip(exams, texts, strict=True)]
+    outcomes = score_completions(exams, comps, method="reward", bounds=bounds, timeout=timeout)
+    return [REWARDS[name](o) for o in outcomes]
+
+
 def make_reward(
     name: str,
     tokenizer: Any,
@@ -77,11 +102,9 @@ def make_reward(
         for i, exam in enumerate(exams):
             if completion_ids is not None:
                 text, starts = decode_with_offsets(tokenizer, completion_ids[i])
+                comps.append(Completion(text, tuple(starts), len(starts) >= exam.budget))
             else:  # text only: token accounting by re-tokenizing (may differ from generation)
-                text = _text(completions[i])
-                enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-                starts = [s for s, _ in enc["offset_mapping"]]
-            comps.append(Completion(text, tuple(starts), truncated=len(starts) >= exam.budget))
+                comps.append(text_completion(tokenizer, _text(completions[i]), exam.budget))
         outcomes = score_completions(exams, comps, method="reward", bounds=bounds, timeout=timeout)
         return [per_exam(o) for o in outcomes]
 

@@ -24,6 +24,7 @@ class Request:
     max_tokens: int
     exam: Exam
     method: str
+    sample: int = 0  # index of a repeated sample (profiling); the scripted policy seeds by it
 
 
 class Policy(Protocol):
@@ -37,6 +38,8 @@ class Policy(Protocol):
 POLICIES: dict[str, str] = {
     "scripted": "roi_reasoning.policies.scripted:ScriptedPolicy",
     "hf": "roi_reasoning.policies.hf:HFPolicy",
+    "vllm": "roi_reasoning.policies.vllm:VLLMPolicy",
+    "openai": "roi_reasoning.policies.openai:OpenAIPolicy",
 }
 
 
@@ -46,4 +49,8 @@ def load_policy(name: str, **kwargs: Any) -> Policy:
     if ":" not in path:
         raise ValueError(f"unknown policy {name!r}; valid: {', '.join(POLICIES)} or module:Class")
     module, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module), attr)(**kwargs)
+    cls = getattr(importlib.import_module(module), attr)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # missing / unknown constructor arguments from --policy-arg
+        raise ValueError(f"policy {name!r}: {exc} (pass them with --policy-arg KEY=VALUE)") from None

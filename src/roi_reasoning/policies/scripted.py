@@ -74,32 +74,52 @@ class ScriptedPolicy:
             "behaviours": {k: vars(v) | {"cost": list(v.cost)} for k, v in self.behaviours.items()},
         }
 
-    def solution(self, problem: Problem, index: int, tagged: bool, sample: int = 0) -> str:
-        """Full (uncut) text for one problem, header to final answer."""
+    def _draw(self, problem: Problem, sample: int) -> tuple[Behaviour, int, bool]:
         beh = self.behaviours.get(problem.tier)
         if beh is None:
             raise ValueError(f"no scripted behaviour for tier {problem.tier!r}")
         rng = random.Random(f"{self.seed}:{problem.id}:{sample}")
-        cost = rng.randint(*beh.cost)
-        success = rng.random() < beh.p_correct
-        top = len(self.bounds)
-        header = f"## Problem {index + 1}\n"  # 3 whitespace tokens
+        return beh, rng.randint(*beh.cost), rng.random() < beh.p_correct
+
+    def tag_level(self, problem: Problem, sample: int = 0) -> int | None:
+        """The level the scripted model writes for ``problem`` (None: it writes no tag)."""
+        beh, cost, _ = self._draw(problem, sample)
         if beh.skip:
-            return header + (render_tag(top) + " " if tagged else "") + "\\boxed{NA}\n"
-        tag = ""
-        if tagged and beh.tag != "none":
-            level = actual_level(cost, self.bounds) if beh.tag == "true" else int(beh.tag)
-            tag = render_tag(level) + " "
+            return len(self.bounds)
+        if beh.tag == "none":
+            return None
+        return actual_level(cost, self.bounds) if beh.tag == "true" else int(beh.tag)
+
+    def solution(self, problem: Problem, index: int, tagged: bool, sample: int = 0) -> str:
+        """Full (uncut) text for one problem, header to final answer."""
+        beh, cost, success = self._draw(problem, sample)
+        header = f"## Problem {index + 1}\n"  # 3 whitespace tokens
+        level = self.tag_level(problem, sample) if tagged else None
+        tag = render_tag(level) + " " if level is not None else ""
+        if beh.skip:
+            return header + tag + "\\boxed{NA}\n"
         answer = problem.answer if success else wrong_answer(problem.answer)
         filler = max(cost - 3 - (1 if tag else 0) - 1, 0)  # header 3, tag 1, answer box 1
         body = " ".join(["step"] * filler)
         return header + tag + (body + " " if body else "") + f"\\boxed{{{answer}}}\n"
 
+    def text(self, req: Request) -> str:
+        if req.method == "tags-only":  # first pass of Greedy Knapsack / planner: tags only
+            return "".join(
+                f"## Problem {i + 1}\n"
+                + (render_tag(k) if (k := self.tag_level(p)) is not None else "")
+                + "\n"
+                for i, p in enumerate(req.exam.problems)
+            )
+        tagged = self.tagged if self.tagged is not None else req.method == "roi"
+        return "".join(
+            self.solution(p, i, tagged, req.sample) for i, p in enumerate(req.exam.problems)
+        )
+
     def generate(self, requests: list[Request]) -> list[Completion]:
         out = []
         for req in requests:
-            tagged = self.tagged if self.tagged is not None else req.method == "roi"
-            full = "".join(self.solution(p, i, tagged) for i, p in enumerate(req.exam.problems))
+            full = self.text(req)
             starts = [m.start() for m in _WORD.finditer(full)]
             truncated = len(starts) > req.max_tokens
             if truncated:  # the hard stop: keep exactly max_tokens tokens

@@ -1,0 +1,182 @@
+"""``roi`` subcommands of the training stages: profile, mft, rarl, export (heavy imports inside).
+
+Run example: ``roi mft train --config configs/mft/world.yaml``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from roi_reasoning.cli import _csv, _kv, tier_overrides
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from roi_reasoning.config import load_config
+    from roi_reasoning.evaluate import read_samples
+    from roi_reasoning.profiling import ProfileConfig, run_profile, summarize
+
+    policy_args = dict(args.policy_arg) if args.policy_arg else None
+    overrides = {
+        "out": args.out,
+        "policy": args.policy,
+        "policy_args": policy_args,
+        "tiers": tier_overrides(args),
+        "per_tier": args.per_tier,
+        "k": args.k,
+        "max_tokens": args.max_tokens,
+        "level_bounds": args.level_bounds,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+    }
+    cfg = load_config(ProfileConfig, args.config, overrides)
+    if cfg.policy != "scripted" and "temperature" not in cfg.policy_args:
+        cfg.policy_args["temperature"] = 1.0  # K samples must differ: sample, don't decode greedily
+    path = run_profile(cfg, progress=not args.no_progress)
+    print(json.dumps(summarize(read_samples(path), cfg.level_bounds), indent=2))
+    return 0
+
+
+def cmd_mft_build(args: argparse.Namespace) -> int:
+    from roi_reasoning.config import load_config
+    from roi_reasoning.mft import MFTBuildConfig, build_dataset
+
+    overrides = {
+        "profile": args.profile,
+        "tokenizer": args.tokenizer,
+        "out": args.out,
+        "tiers": tier_overrides(args),
+        "level_bounds": args.level_bounds,
+        "budgets": args.budgets,
+        "exams": args.exams,
+        "n": args.n,
+        "max_na_share": args.max_na_share,
+        "seed": args.seed,
+    }
+    summary = build_dataset(load_config(MFTBuildConfig, args.config, overrides))
+    summary.pop("config")
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_mft_train(args: argparse.Namespace) -> int:
+    from roi_reasoning.config import load_config
+    from roi_reasoning.mft import MFTTrainConfig, train
+
+    overrides = {
+        "model": args.model,
+        "dataset": args.dataset,
+        "out": args.out,
+        "max_steps": args.max_steps,
+    }
+    final = train(load_config(MFTTrainConfig, args.config, overrides), resume=args.resume)
+    print(f"MFT model saved to {final}", file=sys.stderr)
+    return 0
+
+
+def cmd_rarl_train(args: argparse.Namespace) -> int:
+    from roi_reasoning.config import load_config
+    from roi_reasoning.rarl import RARLConfig, train
+
+    overrides = {
+        "model": args.model,
+        "out": args.out,
+        "tiers": tier_overrides(args),
+        "budget": args.budget,
+        "max_steps": args.max_steps,
+        "report_to": args.report_to,
+        "use_vllm": args.use_vllm or None,
+    }
+    final = train(load_config(RARLConfig, args.config, overrides), resume=args.resume)
+    print(f"RARL model saved to {final}", file=sys.stderr)
+    return 0
+
+
+def cmd_export_verl(args: argparse.Namespace) -> int:
+    from roi_reasoning.adapters.verl import verl_rows, write_parquet
+    from roi_reasoning.data import DEFAULT_TIERS, TierSpec, load_tier
+    from roi_reasoning.exams import build_exams
+
+    specs = tier_overrides(args) or {k: vars(v) for k, v in DEFAULT_TIERS.items()}
+    tiers = {name: load_tier(TierSpec(**spec), name) for name, spec in specs.items()}
+    exams = build_exams(
+        tiers, n=args.n, kinds=args.kinds, budgets=args.budgets, count=args.count, seed=args.seed
+    )
+    write_parquet(verl_rows(exams, args.tokenizer, args.level_bounds), args.out)
+    print(f"wrote {len(exams)} verl rows to {args.out}", file=sys.stderr)
+    return 0
+
+
+def add_stage_parsers(sub: argparse._SubParsersAction) -> None:
+    prof = sub.add_parser(
+        "profile", help="K sampled solutions per problem → (tokens, correct) table"
+    )
+    prof.add_argument("--config", help="YAML with ProfileConfig keys; flags override it")
+    prof.add_argument("--out", help="profile JSONL (rerun to resume)")
+    prof.add_argument("--policy", help="hf (default), scripted, vllm, openai or module:Class")
+    prof.add_argument("--policy-arg", type=_kv, action="append", metavar="KEY=VALUE")
+    prof.add_argument("--tier", action="append", metavar="NAME=SOURCE[#level>=K]")
+    prof.add_argument("--per-tier", type=int, help="problems per tier")
+    prof.add_argument("--k", type=int, help="samples per problem")
+    prof.add_argument("--max-tokens", type=int, help="generation cap per sample (tokens)")
+    prof.add_argument("--level-bounds", type=_csv(int))
+    prof.add_argument("--batch-size", type=int)
+    prof.add_argument("--seed", type=int)
+    prof.add_argument("--no-progress", action="store_true")
+    prof.set_defaults(handler=cmd_profile)
+
+    mft = sub.add_parser("mft", help="Meta-Cognitive Fine-Tuning").add_subparsers(
+        dest="action", required=True
+    )
+    build = mft.add_parser("build", help="profile → MFT dataset (TRL prompt/completion)")
+    build.add_argument("--config")
+    build.add_argument("--profile")
+    build.add_argument("--tokenizer", help="the policy's tokenizer (model folder)")
+    build.add_argument("--out")
+    build.add_argument("--tier", action="append", metavar="NAME=SOURCE[#level>=K]")
+    build.add_argument("--level-bounds", type=_csv(int))
+    build.add_argument("--budgets", type=_csv(int))
+    build.add_argument("--exams", type=int, help="multi-problem exam rows")
+    build.add_argument("--n", type=int, help="problems per exam")
+    build.add_argument("--max-na-share", type=float)
+    build.add_argument("--seed", type=int)
+    build.set_defaults(handler=cmd_mft_build)
+    tr = mft.add_parser("train", help="SFT with TRL (full or LoRA, from a YAML recipe)")
+    tr.add_argument("--config", help="YAML recipe, e.g. configs/mft/world.yaml")
+    tr.add_argument("--model")
+    tr.add_argument("--dataset")
+    tr.add_argument("--out")
+    tr.add_argument("--max-steps", type=int)
+    tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    tr.set_defaults(handler=cmd_mft_train)
+
+    rarl = sub.add_parser("rarl", help="Rationality-Aware RL (Dr. GRPO)").add_subparsers(
+        dest="action", required=True
+    )
+    rt = rarl.add_parser("train", help="Dr. GRPO on exams with the exam reward (TRL)")
+    rt.add_argument("--config", help="YAML recipe, e.g. configs/rarl/world.yaml")
+    rt.add_argument("--model")
+    rt.add_argument("--out")
+    rt.add_argument("--tier", action="append", metavar="NAME=SOURCE[#level>=K]")
+    rt.add_argument("--budget", type=int, help="the per-exam token budget (one per run)")
+    rt.add_argument("--max-steps", type=int)
+    rt.add_argument("--report-to", help="none, tensorboard, wandb")
+    rt.add_argument("--use-vllm", action="store_true", help="generate with vLLM (GPU)")
+    rt.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    rt.set_defaults(handler=cmd_rarl_train)
+
+    export = sub.add_parser("export", help="exams for other RL frameworks").add_subparsers(
+        dest="target", required=True
+    )
+    ve = export.add_parser("verl", help="verl parquet rows scored by adapters.verl.compute_score")
+    ve.add_argument("--out", required=True, help="parquet path")
+    ve.add_argument("--tokenizer", required=True, help="the policy's model folder / hub id")
+    ve.add_argument("--tier", action="append", metavar="NAME=SOURCE[#level>=K]")
+    ve.add_argument("--n", type=int)
+    ve.add_argument("--kinds", type=_csv(str), default=["easy", "medium", "hard"])
+    ve.add_argument("--budgets", type=_csv(int), default=[512, 1024])
+    ve.add_argument("--count", type=int, default=100)
+    ve.add_argument("--seed", type=int, default=0)
+    ve.add_argument("--level-bounds", type=_csv(int), default=[256, 512, 1024])
+    ve.set_defaults(handler=cmd_export_verl)

@@ -1,0 +1,184 @@
+"""Evaluation methods: how a policy is driven through one exam, from prompts to graded outcomes.
+
+- single pass (``base``, ``budget``, ``plan-and-solve``, ``least-to-most``, ``roi``): one prompt
+  in the method's format, generation capped at B.
+- ``greedy-knapsack`` (the paper's baseline): pass 1 writes only level tags (``tags-only``);
+  levels map to centroid costs (128/384/768 tokens by default), Level-3 and untagged problems
+  are dropped, the cheapest are kept while Σ cost ≤ the remaining budget; pass 2 solves the kept
+  problems in order (``base`` format) and the rest count as NA. Both passes are charged to B.
+- ``planner`` (ours): pass 1 as above; then problems are solved one prompt at a time, each only
+  if the Bellman-optimal policy (``knapsack.bellman_plan``) over the profiled (tokens, correct)
+  distribution of its predicted level says so at the budget left. Needs a profile table.
+
+Run example: ``roi eval --methods base,greedy-knapsack --budgets 512 --count 6 --out runs/x``
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from roi_reasoning.formats import render_prompt
+from roi_reasoning.knapsack import DEFAULT_CENTROIDS, bellman_plan, greedy_keep
+from roi_reasoning.parsing import split_segments
+from roi_reasoning.policies import Policy, Request
+from roi_reasoning.records import Completion, Exam, ExamOutcome, ProblemOutcome, actual_level
+from roi_reasoning.scoring import score_completions
+
+Profiles = dict[str, list[tuple[int, bool]]]
+Runner = Callable[..., list[ExamOutcome]]
+SINGLE_PASS = ("base", "budget", "plan-and-solve", "least-to-most", "roi")
+
+
+def single_pass(
+    policy: Policy, exams: Sequence[Exam], method: str, bounds, **opts
+) -> list[ExamOutcome]:
+    requests = [Request(render_prompt(e, method, bounds), e.budget, e, method) for e in exams]
+    comps = policy.generate(requests)
+    return score_completions(exams, comps, method=method, bounds=bounds, timeout=opts["timeout"])
+
+
+def _tag_pass(policy: Policy, exams: Sequence[Exam], bounds) -> list[tuple[Completion, list]]:
+    """Pass 1: predicted level per problem (None when untagged) and its tag tokens."""
+    requests = [
+        Request(render_prompt(e, "tags-only", bounds), e.budget, e, "tags-only") for e in exams
+    ]
+    out = []
+    for exam, comp in zip(exams, policy.generate(requests), strict=True):
+        segs = split_segments(
+            comp.text,
+            comp.token_starts,
+            len(exam.problems),
+            truncated=comp.truncated,
+            bounds=bounds,
+        )
+        by_index = {s.index: s for s in segs}
+        out.append((comp, [by_index.get(i) for i in range(len(exam.problems))]))
+    return out
+
+
+def _merge(
+    exam: Exam, method: str, first: Completion, tags: list, solved: list[ExamOutcome], at: list[int]
+) -> ExamOutcome:
+    """One outcome per exam: pass-1 tags, solved problems mapped back to their positions (``at``
+    lists, for each outcome of ``solved``, the original position of each of its problems), NA
+    for the rest. Tag tokens are charged to their problem; all passes are charged to B."""
+    mapped: dict[int, ProblemOutcome] = {}
+    positions = iter(at)
+    for sub in solved:
+        for o in sub.outcomes:
+            mapped[next(positions)] = o
+    rows = []
+    for i, problem in enumerate(exam.problems):
+        level = tags[i].predicted_level if tags[i] else None
+        tag_tokens = tags[i].tokens if tags[i] else 0
+        if i in mapped:
+            o = mapped[i]
+            rows.append(replace(o, position=i, predicted_level=level, tokens=o.tokens + tag_tokens))
+        else:
+            rows.append(
+                ProblemOutcome(
+                    problem.id, i, "skipped", tag_tokens, level, None, "NA", problem.points
+                )
+            )
+    used = first.tokens + sum(s.tokens_used for s in solved)
+    text = "\n\n".join([first.text, *[s.completion for s in solved]])
+    truncated = first.truncated or any(s.truncated for s in solved)
+    return ExamOutcome(
+        exam.id, exam.group, exam.kind, exam.budget, method, tuple(rows), used, text, truncated
+    )
+
+
+def _sub_exam(exam: Exam, keep: Sequence[int], budget: int) -> Exam:
+    return replace(
+        exam, id=f"{exam.id}/solve", budget=budget, problems=tuple(exam.problems[i] for i in keep)
+    )
+
+
+def greedy_knapsack(
+    policy: Policy, exams: Sequence[Exam], method: str, bounds, **opts
+) -> list[ExamOutcome]:
+    centroids = opts.get("centroids") or DEFAULT_CENTROIDS
+    passes = _tag_pass(policy, exams, bounds)
+    keeps, subs = [], []
+    for exam, (first, tags) in zip(exams, passes, strict=True):
+        left = exam.budget - first.tokens
+        levels = [t.predicted_level if t else None for t in tags]
+        keep = [i for i, k in enumerate(greedy_keep(levels, max(left, 0), centroids)) if k]
+        keeps.append(keep if left > 0 else [])
+        if keeps[-1]:
+            subs.append(_sub_exam(exam, keep, left))
+    solved = iter(single_pass(policy, subs, "base", bounds, **opts) if subs else [])
+    return [
+        _merge(exam, method, first, tags, [next(solved)] if keep else [], keep)
+        for exam, (first, tags), keep in zip(exams, passes, keeps, strict=True)
+    ]
+
+
+def level_pools(profiles: Profiles, bounds) -> dict[int | None, list[tuple[int, float]]]:
+    """Profiled (tokens, correct) samples pooled by each problem's level (of its median cost);
+    key None pools everything (for untagged problems)."""
+    pools: dict[int | None, list[tuple[int, float]]] = defaultdict(list)
+    for samples in profiles.values():
+        level = actual_level(int(statistics.median(t for t, _ in samples)), bounds)
+        pairs = [(t, float(c)) for t, c in samples]
+        pools[level] += pairs
+        pools[None] += pairs
+    return pools
+
+
+def planner(
+    policy: Policy, exams: Sequence[Exam], method: str, bounds, **opts
+) -> list[ExamOutcome]:
+    profiles: Profiles | None = opts.get("profiles")
+    if not profiles:
+        raise ValueError(
+            "the planner method needs a profile table (--profiles, from `roi profile`)"
+        )
+    pools = level_pools(profiles, bounds)
+    passes = _tag_pass(policy, exams, bounds)
+    left = [e.budget - first.tokens for e, (first, _) in zip(exams, passes, strict=True)]
+    tables = []
+    for exam, (_, tags), b in zip(exams, passes, left, strict=True):
+        levels = [t.predicted_level if t else None for t in tags]
+        options = [
+            {"solve": [(t, c * p.points) for t, c in pools.get(k) or pools[None]]}
+            for k, p in zip(levels, exam.problems, strict=True)
+        ]
+        tables.append(bellman_plan(max(b, 0), options).table)
+    solved: list[list[ExamOutcome]] = [[] for _ in exams]
+    at: list[list[int]] = [[] for _ in exams]
+    for j in range(max(len(e.problems) for e in exams)):
+        todo = [
+            i
+            for i, e in enumerate(exams)
+            if j < len(e.problems) and left[i] > 0 and tables[i][j][left[i]] != "skip"
+        ]
+        subs = [_sub_exam(exams[i], [j], left[i]) for i in todo]
+        for i, out in zip(
+            todo, single_pass(policy, subs, "base", bounds, **opts) if subs else [], strict=True
+        ):
+            solved[i].append(out)
+            at[i].append(j)
+            left[i] -= out.tokens_used
+    return [
+        _merge(exam, method, first, tags, solved[i], at[i])
+        for i, (exam, (first, tags)) in enumerate(zip(exams, passes, strict=True))
+    ]
+
+
+METHODS: dict[str, Runner] = {
+    **dict.fromkeys(SINGLE_PASS, single_pass),
+    "greedy-knapsack": greedy_knapsack,
+    "planner": planner,
+}
+
+
+def run_method(
+    policy: Policy, exams: Sequence[Exam], method: str, bounds, **opts
+) -> list[ExamOutcome]:
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
+    return METHODS[method](policy, exams, method, bounds, **opts)

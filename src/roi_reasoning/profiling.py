@@ -1,0 +1,142 @@
+"""``roi profile``: K sampled solutions per single problem → a (tokens, correct) table.
+
+Each problem is posed alone (a one-problem exam in the ``base`` format, budget = the generation
+cap in tokens) K times; every sample is written as one JSONL record as soon as it is graded,
+so a rerun resumes without losing or doubling samples. The table feeds MFT targets
+(``mft.build``) and the oracle / planner (``--profiles`` of ``roi eval``, read by ``evaluate.load_profiles``).
+
+Record: ``{"problem_id", "tier", "sample", "tokens", "correct", "status", "answer", "text"}``.
+
+Run example: ``roi profile --policy hf --policy-arg model=runs/world/base --k 4 --max-tokens 256 --out runs/profile.jsonl``
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from roi_reasoning.data import DEFAULT_TIERS, TierSpec, load_tier
+from roi_reasoning.evaluate import read_samples
+from roi_reasoning.formats import render_prompt
+from roi_reasoning.policies import Policy, Request, load_policy
+from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, Problem, actual_level
+from roi_reasoning.scoring import score_completions
+
+
+@dataclass
+class ProfileConfig:
+    out: str  # JSONL path
+    policy: str = "hf"
+    policy_args: dict[str, Any] = field(default_factory=dict)
+    tiers: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {k: vars(v) for k, v in DEFAULT_TIERS.items()}
+    )
+    per_tier: int = 50  # problems profiled per tier (the first ones of a seeded shuffle)
+    k: int = 4  # samples per problem
+    max_tokens: int = 1024  # generation cap per sample, tokens
+    level_bounds: list[int] = field(default_factory=lambda: list(DEFAULT_LEVEL_BOUNDS))
+    batch_size: int = 32
+    seed: int = 0
+    grade_timeout: float = 5.0
+
+
+def select_problems(cfg: ProfileConfig) -> list[Problem]:
+    import random
+
+    chosen = []
+    for name, spec in cfg.tiers.items():
+        problems = load_tier(TierSpec(**spec), name)
+        random.Random(f"{cfg.seed}:{name}").shuffle(problems)
+        chosen += problems[: cfg.per_tier]
+    return chosen
+
+
+def _one_problem_exam(problem: Problem, budget: int, sample: int) -> Exam:
+    return Exam(f"{problem.id}#{sample}", problem.id, "single", budget, (problem,))
+
+
+def run_profile(cfg: ProfileConfig, policy: Policy | None = None, progress: bool = True) -> Path:
+    """Sample, grade and append every (problem, sample) not yet in ``cfg.out``."""
+    from tqdm import tqdm
+
+    out = Path(cfg.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = {(r["problem_id"], r["sample"]) for r in read_samples(out)}
+    todo = [
+        _one_problem_exam(p, cfg.max_tokens, s)
+        for p in select_problems(cfg)
+        for s in range(cfg.k)
+        if (p.id, s) not in done
+    ]
+    policy = policy or load_policy(cfg.policy, **cfg.policy_args)
+    bar = tqdm(
+        total=len(todo), unit="sample", disable=not progress, desc="profile", file=sys.stderr
+    )
+    with open(out, "a", encoding="utf-8") as fh:
+        for start in range(0, len(todo), cfg.batch_size):
+            batch = todo[start : start + cfg.batch_size]
+            requests = [
+                Request(
+                    render_prompt(e, "base", cfg.level_bounds),
+                    e.budget,
+                    e,
+                    "base",
+                    sample=int(e.id.rsplit("#", 1)[1]),
+                )
+                for e in batch
+            ]
+            comps = policy.generate(requests)
+            graded = score_completions(
+                batch, comps, method="profile", bounds=cfg.level_bounds, timeout=cfg.grade_timeout
+            )
+            for exam, comp, res in zip(batch, comps, graded, strict=True):
+                o = res.outcomes[0]
+                row = {
+                    "problem_id": o.problem_id,
+                    "tier": exam.problems[0].tier,
+                    "sample": int(exam.id.rsplit("#", 1)[1]),
+                    "tokens": comp.tokens,
+                    "correct": o.correct,
+                    "status": o.status,
+                    "answer": o.answer,
+                    "text": comp.text,
+                }
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+            bar.update(len(batch))
+    bar.close()
+    return out
+
+
+def summarize(rows: Sequence[dict[str, Any]], bounds: Sequence[int]) -> dict[str, dict[str, Any]]:
+    """Per tier: problems, samples, accuracy, mean tokens, share of problems solved at least once,
+    and the level histogram of each problem's shortest correct sample (Level-top = none correct)."""
+    by_tier: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_tier[r["tier"]].append(r)
+    summary = {}
+    for tier, tier_rows in by_tier.items():
+        per_problem: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in tier_rows:
+            per_problem[r["problem_id"]].append(r)
+        hist = [0] * (len(bounds) + 1)
+        for samples in per_problem.values():
+            right = [s["tokens"] for s in samples if s["correct"]]
+            hist[actual_level(min(right), bounds) if right else len(bounds)] += 1
+        summary[tier] = {
+            "problems": len(per_problem),
+            "samples": len(tier_rows),
+            "accuracy": sum(r["correct"] for r in tier_rows) / len(tier_rows),
+            "mean_tokens": sum(r["tokens"] for r in tier_rows) / len(tier_rows),
+            "solved_any": sum(any(s["correct"] for s in v) for v in per_problem.values())
+            / len(per_problem),
+            "shortest_correct_levels": hist,
+        }
+    return summary

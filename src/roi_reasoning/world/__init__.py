@@ -1,0 +1,76 @@
+"""The embedded world: a CPU-only arithmetic benchmark in which the budget trade-off is real, and
+a tiny base model trained from scratch that stands in for an instruct model.
+
+- ``WorldConfig``: seed, sizes, level bounds and budgets (tokens of the world tokenizer),
+  model and training settings; its hash keys the cache.
+- ``write_world(out_dir, cfg)``: ``easy/medium/hard`` JSONL (+ disjoint ``.train``/``.test``).
+- ``build_world_model(cfg, out_dir, progress, force) -> Path``: tokenizer + small Llama +
+  ``world.json``, cached under ``default_cache_dir() / <config hash>``.
+- ``world_tiers(path, split="test")``: ``EvalConfig.tiers`` entries for a built world.
+
+Run example: ``python -c "from roi_reasoning.world import build_world_model, world_tiers; print(world_tiers(build_world_model()))"``
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from roi_reasoning.world.problems import SPLIT_SUFFIX, TIERS, WorldConfig, generate_tier, write_world
+
+__all__ = [
+    "TIERS",
+    "WorldConfig",
+    "build_world_model",
+    "default_cache_dir",
+    "generate_tier",
+    "load_world",
+    "world_tiers",
+    "write_world",
+]
+
+
+def build_world_model(
+    cfg: WorldConfig | None = None,
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+    force: bool = False,
+) -> Path:
+    """See ``roi_reasoning.world.model.build_world_model`` (imports torch lazily)."""
+    from roi_reasoning.world.model import build_world_model as build
+
+    return build(cfg, out_dir, progress=progress, force=force)
+
+
+def default_cache_dir() -> Path:
+    from roi_reasoning.pretrained import cache_root
+
+    return cache_root() / "world"
+
+
+def load_world(path: str | Path) -> dict[str, Any]:
+    """The ``world.json`` of a built world folder."""
+    meta = Path(path) / "world.json"
+    if not meta.exists():
+        raise FileNotFoundError(f"{meta}: not a built world (run `roi world build`)")
+    return json.loads(meta.read_text())
+
+
+def world_tiers(path: str | Path, split: str = "test") -> dict[str, dict[str, str]]:
+    """``{tier: {"source": absolute JSONL path}}`` for ``EvalConfig.tiers``, easiest first.
+
+    ``path`` is a built world folder (with ``world.json``) or a folder from ``write_world``;
+    ``split`` is ``test`` (held-out, the default), ``train`` or ``all``.
+    """
+    if split not in SPLIT_SUFFIX:
+        raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLIT_SUFFIX)}")
+    folder = Path(path).resolve()
+    data = folder / "data" if (folder / "world.json").exists() else folder
+    out = {}
+    for tier in TIERS:
+        source = data / f"{tier}{SPLIT_SUFFIX[split]}.jsonl"
+        if not source.exists():
+            raise FileNotFoundError(f"{source}: missing world tier file")
+        out[tier] = {"source": str(source)}
+    return out

@@ -1,0 +1,300 @@
+"""Train the world's tiny base model from scratch: our CPU stand-in for an instruct model.
+
+Training data are chat conversations: the prompt is ``formats.render_prompt(exam, method)`` for
+exams from ``exams.build_exams`` over the world's train split (N=1 single problems and N=3 papers
+of every kind, methods base / plan-and-solve / least-to-most / budget), the completion is every
+problem's worked solution in order, each as ``## Problem i\\n<solution>`` — never a tag, never NA,
+whatever the budget says. A small Llama learns them with the loss on completion tokens only (a
+plain PyTorch loop; this is a world builder, not the MFT stage), for a fixed number of steps.
+
+The output folder ``<cache>/world/<config hash>`` holds the model, the tokenizer (with its chat
+template), the tier files and ``world.json`` (config, hash, files, timings, measured accuracies).
+A complete folder is returned at once; building writes to a temporary folder and renames it.
+
+Run example: ``python -c "from roi_reasoning.world import build_world_model; print(build_world_model())"``
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from roi_reasoning.exams import build_exams
+from roi_reasoning.formats import problem_list, render_prompt
+from roi_reasoning.records import Exam, Problem
+from roi_reasoning.world.problems import TIERS, WorldConfig, write_world
+from roi_reasoning.world.tokenizer import build_tokenizer, world_corpus
+
+TRAIN_METHODS = ("base", "plan-and-solve", "least-to-most", "budget")
+WORLD_FILE = "world.json"
+Example = tuple[list[int], list[int]]  # (prompt token ids, completion token ids incl. eos)
+
+
+def config_hash(cfg: WorldConfig) -> str:
+    """Stable short hash of everything that determines the built world."""
+    blob = json.dumps({"format": 1, **cfg.to_dict()}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def completion_text(exam: Exam) -> str:
+    """The base model's target: every problem's worked solution in order, with headers."""
+    return "\n\n".join(f"## Problem {i}\n{p.solution}" for i, p in enumerate(exam.problems, 1))
+
+
+def load_split(files: dict[str, Any], split: str) -> dict[str, list[Problem]]:
+    from roi_reasoning.data import load_jsonl
+
+    return {
+        t: [Problem(**{**p.to_dict(), "tier": t}) for p in load_jsonl(files[t][split])]
+        for t in TIERS
+    }
+
+
+def training_exams(train: dict[str, list[Problem]], cfg: WorldConfig, count: int) -> list[Exam]:
+    """``count`` exams: a ``single_fraction`` share of N=1 (tiers cycled), the rest N=3 papers of
+    every kind, budgets from the config; seeded."""
+    n_single = round(count * cfg.single_fraction)
+    per_tier = math.ceil(n_single / len(TIERS))
+    exams: list[Exam] = []
+    for tier in TIERS:
+        exams += build_exams(
+            {tier: train[tier]}, n=1, kinds=("easy",), budgets=[cfg.budgets[0]], count=per_tier,
+            seed=cfg.seed,
+        )
+    n_groups = count - n_single
+    papers = build_exams(
+        train, n=3, kinds=("easy", "medium", "hard"), budgets=[cfg.budgets[0]], count=n_groups,
+        seed=cfg.seed + 1,
+    )
+    rng = random.Random(f"roi-world-exams:{cfg.seed}")
+    # One kind per drawn group (three orderings of the same problems teach little more).
+    papers = [papers[3 * g + rng.randrange(3)] for g in range(n_groups)]
+    exams = exams[:n_single] + papers[: count - n_single]
+    budgets = list(cfg.budgets)
+    exams = [Exam(e.id, e.group, e.kind, rng.choice(budgets), e.problems) for e in exams]
+    rng.shuffle(exams)
+    return exams
+
+
+def encode_examples(
+    exams: Sequence[Exam], tokenizer: Any, cfg: WorldConfig, seed: int = 0
+) -> list[Example]:
+    """Tokenised (prompt, completion) pairs; the prompt goes through the chat template."""
+    rng = random.Random(f"roi-world-methods:{seed}")
+    prompts, completions = [], []
+    for exam in exams:
+        if rng.random() < cfg.bare_fraction:
+            # The prompt's problem list alone: the same reading task at a third of the tokens.
+            messages = [{"role": "user", "content": problem_list(exam.problems)}]
+        else:
+            messages = render_prompt(exam, rng.choice(TRAIN_METHODS), cfg.level_bounds)
+        prompts.append(
+            tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        )
+        completions.append(completion_text(exam))
+    p_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    c_ids = tokenizer(completions, add_special_tokens=False)["input_ids"]
+    eos = tokenizer.eos_token_id
+    return [(p, c + [eos]) for p, c in zip(p_ids, c_ids, strict=True)]
+
+
+def make_batches(lengths: Sequence[int], batch_tokens: int, seed: int) -> list[list[int]]:
+    """Index batches of similar length (little padding), at most ``batch_tokens`` padded tokens
+    each, in a seeded random order."""
+    rng = random.Random(f"roi-world-batches:{seed}")
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
+    batches, cur = [], []
+    for i in order:
+        if cur and (len(cur) + 1) * lengths[i] > batch_tokens:
+            batches.append(cur)
+            cur = []
+        cur.append(i)
+    if cur:
+        batches.append(cur)
+    rng.shuffle(batches)
+    return batches
+
+
+def new_model(cfg: WorldConfig, tokenizer: Any) -> Any:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(cfg.seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=cfg.hidden_size,
+        intermediate_size=cfg.intermediate_size,
+        num_hidden_layers=cfg.num_layers,
+        num_attention_heads=cfg.num_heads,
+        num_key_value_heads=cfg.num_heads,
+        max_position_embeddings=2048,  # tokens: N=3 prompts (~300) + budgets (≤ 1024)
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+        tie_word_embeddings=True,
+    )
+    return LlamaForCausalLM(config)
+
+
+def _collate(examples: Sequence[Example], idx: Sequence[int], pad_id: int) -> dict[str, Any]:
+    """Right-padded batch; labels are -100 on prompt and padding (loss on completions only)."""
+    import torch
+
+    width = max(len(examples[i][0]) + len(examples[i][1]) for i in idx)
+    ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(idx), width), -100, dtype=torch.long)
+    for row, i in enumerate(idx):
+        prompt, completion = examples[i]
+        n = len(prompt) + len(completion)
+        ids[row, :n] = torch.tensor(prompt + completion)
+        labels[row, len(prompt) : n] = torch.tensor(completion)
+    # No attention mask: padding is on the right, so causal attention never lets a real token see
+    # a pad, and pads carry no loss (the fast causal SDPA path).
+    return {"input_ids": ids, "labels": labels}
+
+
+def _lr_at(step: int, cfg: WorldConfig) -> float:
+    """Linear warm-up, then cosine decay to a tenth of the peak."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def train_model(
+    model: Any, examples: Sequence[Example], cfg: WorldConfig, pad_id: int, progress: bool = True
+) -> dict[str, Any]:
+    """``cfg.steps`` AdamW steps over length-bucketed batches (a new shuffle each epoch).
+    Stops early after ``cfg.max_train_seconds`` and says so in the returned stats."""
+    import torch
+    from tqdm import tqdm
+
+    lengths = [len(p) + len(c) for p, c in examples]
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=0.01)
+    model.train()
+    batches: list[list[int]] = []
+    losses: list[float] = []
+    start, cpu0, step, epoch, tokens = time.perf_counter(), time.process_time(), 0, 0, 0
+    bar = tqdm(total=cfg.steps, desc="world train", disable=not progress, file=sys.stderr)
+    while step < cfg.steps:
+        if not batches:
+            batches = make_batches(lengths, cfg.batch_tokens, cfg.seed * 1000 + epoch)
+            epoch += 1
+        batch = _collate(examples, batches.pop(), pad_id)
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(step, cfg)
+        loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        tokens += int((batch["labels"] != -100).sum())
+        step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+        if time.perf_counter() - start > cfg.max_train_seconds:
+            break
+    bar.close()
+    model.eval()
+    seconds = time.perf_counter() - start
+    return {
+        "steps": step,
+        "stopped_early": step < cfg.steps,
+        "epochs": epoch,
+        "seconds": round(seconds, 1),
+        "cpu_seconds": round(time.process_time() - cpu0, 1),  # all threads; ~2x wall when idle
+        "completion_tokens": tokens,
+        "loss_first": round(sum(losses[:10]) / max(1, len(losses[:10])), 4),
+        "loss_last": round(sum(losses[-10:]) / max(1, len(losses[-10:])), 4),
+    }
+
+
+# ------------------------------------------------------------------ the cached build
+
+
+def default_cache_dir() -> Path:
+    from roi_reasoning.pretrained import cache_root
+
+    return cache_root() / "world"
+
+
+def is_complete(folder: Path, cfg: WorldConfig | None = None) -> bool:
+    """A finished build: world.json (of ``cfg``'s hash, if given), weights and tokenizer."""
+    meta = folder / WORLD_FILE
+    if not (meta.exists() and (folder / "config.json").exists()):
+        return False
+    if not (folder / "tokenizer.json").exists() or not any(folder.glob("*.safetensors")):
+        return False
+    if cfg is None:
+        return True
+    return json.loads(meta.read_text()).get("config_hash") == config_hash(cfg)
+
+
+def _build_into(folder: Path, cfg: WorldConfig, progress: bool) -> dict[str, Any]:
+    """Data, tokenizer, training, saving, measuring — everything in ``folder``."""
+    t0 = time.perf_counter()
+    files = write_world(folder / "data", cfg)
+    train, test = load_split(files, "train"), load_split(files, "test")
+    sample_rows = [p.to_dict() for t in TIERS for p in train[t][:500]]
+    tokenizer = build_tokenizer(
+        world_corpus(sample_rows, {t: test[t][:20] for t in TIERS}), cfg.vocab_size
+    )
+    examples = encode_examples(training_exams(train, cfg, cfg.examples), tokenizer, cfg, cfg.seed)
+    prep_s = time.perf_counter() - t0
+    model = new_model(cfg, tokenizer)
+    stats = train_model(model, examples, cfg, tokenizer.pad_token_id, progress)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    t1 = time.perf_counter()
+    from roi_reasoning.world.quality import measure
+
+    quality = measure(model, tokenizer, test, cfg)
+    return {
+        "config": cfg.to_dict(),
+        "config_hash": config_hash(cfg),
+        "files": {t: {k: str(Path(p).relative_to(folder)) for k, p in f.items()} for t, f in files.items()},
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "vocab_size": len(tokenizer),
+        "examples": len(examples),
+        "training": stats,
+        "quality": quality,
+        "seconds": {
+            "prepare": round(prep_s, 1),
+            "train": stats["seconds"],
+            "measure": round(time.perf_counter() - t1, 1),
+            "total": round(time.perf_counter() - t0, 1),
+        },
+    }
+
+
+def build_world_model(
+    cfg: WorldConfig | None = None,
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+    force: bool = False,
+) -> Path:
+    """Folder ``<out_dir>/<config hash>`` with the world model, tokenizer, tier files and
+    ``world.json``; built (≈ 2-3 minutes on 2 idle cores) unless a complete one exists.
+    ``out_dir`` defaults to ``default_cache_dir()``; ``force`` rebuilds."""
+    cfg = cfg or WorldConfig()
+    root = Path(out_dir) if out_dir is not None else default_cache_dir()
+    final = root / config_hash(cfg)
+    if is_complete(final, cfg) and not force:
+        return final
+    tmp = root / f"{final.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    meta = _build_into(tmp, cfg, progress)
+    (tmp / WORLD_FILE).write_text(json.dumps(meta, indent=2))
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)  # whole folder or nothing: an interrupted build leaves only *.tmp
+    return final
