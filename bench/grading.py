@@ -19,7 +19,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from roi_reasoning.grading import Grade, GradingPool, _fast_grade
+from roi_reasoning.grading import Grade, _fast_grade
+from roi_reasoning.grading_pool import GradingPool
 
 
 def _data_dir() -> Path:

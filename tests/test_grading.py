@@ -21,18 +21,19 @@ from pathlib import Path
 
 import pytest
 
-from roi_reasoning import grading
+from roi_reasoning import grading_pool
 from roi_reasoning.grading import (
     GRADER,
     MAX_ANSWER_CHARS,
+    REASONS,
     Grade,
-    GradingPool,
     extract_answer,
     fast_number,
     grade,
     grade_many,
     is_na,
 )
+from roi_reasoning.grading_pool import GradingPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from grading_cases import CASES, GSM8K  # noqa: E402
@@ -217,29 +218,29 @@ def test_soft_timeout_then_the_pool_keeps_grading() -> None:
 def forked_pids(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Pids of the workers the zygote forks during the test, in order."""
     pids: list[int] = []
-    real_fork = grading._Zygote.fork
+    real_fork = grading_pool._Zygote.fork
 
-    def fork(self: grading._Zygote) -> grading._Worker:
+    def fork(self: grading_pool._Zygote) -> grading_pool._Worker:
         worker = real_fork(self)
         pids.append(worker.pid)
         return worker
 
-    monkeypatch.setattr(grading._Zygote, "fork", fork)
+    monkeypatch.setattr(grading_pool._Zygote, "fork", fork)
     return pids
 
 
 def _signal_first_worker(monkeypatch: pytest.MonkeyPatch, signum: int) -> None:
-    real_fork = grading._Zygote.fork
+    real_fork = grading_pool._Zygote.fork
     done: list[bool] = []
 
-    def fork(self: grading._Zygote) -> grading._Worker:
+    def fork(self: grading_pool._Zygote) -> grading_pool._Worker:
         worker = real_fork(self)
         if not done:
             done.append(True)
             os.kill(worker.pid, signum)
         return worker
 
-    monkeypatch.setattr(grading._Zygote, "fork", fork)
+    monkeypatch.setattr(grading_pool._Zygote, "fork", fork)
 
 
 def test_stuck_worker_is_killed_and_the_pool_keeps_grading(
@@ -386,12 +387,12 @@ def _fuzz_run(n: int, seed: int, timeout: float) -> None:
         slowest = max(t for t, _ in timed_results)
         assert slowest <= timeout + 1.0, f"a call took {slowest:.2f} s"
         reasons = {r.reason for _, r in timed_results}
-        assert reasons <= set(grading.REASONS)
+        assert reasons <= set(REASONS)
         assert {"too-long", "math-verify", "timeout"} <= reasons
         # grade_many on a slice: same fast-path verdicts in the same order (math-verify verdicts on
         # nonsense may depend on a worker's history through sympy's caches, see the module doc)
         many = p.grade_many([(golds[i % len(golds)], preds[i]) for i in range(100)])
-        assert {r.reason for r in many} <= set(grading.REASONS)
+        assert {r.reason for r in many} <= set(REASONS)
         fast = {"na", "empty", "too-long", "exact-string", "exact-number"}
         for (_, one), other in zip(timed_results[:100], many, strict=True):
             if one.reason in fast or other.reason in fast:

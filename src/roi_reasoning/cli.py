@@ -58,7 +58,7 @@ def cmd_exams_build(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from roi_reasoning.grading import extract_answer, grade_many
+    from roi_reasoning.grading import grade_many
 
     rows = []
     for lineno, row in read_jsonl(args.pairs):
@@ -69,9 +69,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
                 args.pairs, lineno, "expected an object with string fields 'gold' and 'pred'"
             )
         rows.append(row)
-    grades = grade_many(
-        [(r["gold"], extract_answer(r["pred"])) for r in rows], timeout=args.timeout
-    )
+    grades = grade_many([(r["gold"], r["pred"]) for r in rows], timeout=args.timeout)
     for row, g in zip(rows, grades, strict=True):
         print(json.dumps({**row, "correct": g.correct, "reason": g.reason}, ensure_ascii=False))
     return 0

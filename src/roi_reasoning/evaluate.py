@@ -23,7 +23,7 @@ from typing import Any
 
 from roi_reasoning.data import DEFAULT_TIERS, DataError, TierSpec, load_tier
 from roi_reasoning.exams import build_exams, load_exams
-from roi_reasoning.grading import _grader_name as grader_name
+from roi_reasoning.grading import GRADER
 from roi_reasoning.knapsack import DEFAULT_CENTROIDS
 from roi_reasoning.methods import METHODS, run_method
 from roi_reasoning.metrics import compute_cells
@@ -238,7 +238,7 @@ def write_results(cfg: EvalConfig, out: Path, policy: Policy) -> dict[str, Any]:
         "git": _git_hash(),
         "config": asdict(cfg),
         "versions": _versions(),
-        "grader": grader_name(),
+        "grader": GRADER,
         "policy": policy.describe(),
         "level_bounds": list(cfg.level_bounds),
         "accounting": ACCOUNTING,
