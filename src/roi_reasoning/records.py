@@ -21,8 +21,20 @@ def actual_level(tokens: int, bounds: tuple[int, ...] | list[int] = DEFAULT_LEVE
     return len(bounds)
 
 
+class _Flat:
+    """to_dict / from_dict for flat records; from_dict ignores keys that are not fields."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]):
+        names = cls.__dataclass_fields__  # type: ignore[attr-defined]
+        return cls(**{k: v for k, v in row.items() if k in names})
+
+
 @dataclass(frozen=True)
-class Problem:
+class Problem(_Flat):
     id: str
     question: str
     answer: str
@@ -32,13 +44,6 @@ class Problem:
     level: int | None = None
     solution: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, row: dict[str, Any]) -> Problem:
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in row.items() if k in names})
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class Segment:
 
 
 @dataclass(frozen=True)
-class ProblemOutcome:
+class ProblemOutcome(_Flat):
     problem_id: str
     position: int
     status: str
@@ -100,13 +105,6 @@ class ProblemOutcome:
     def correct(self) -> bool:
         return self.status == "correct"
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, row: dict[str, Any]) -> ProblemOutcome:
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in row.items() if k in names})
 
 
 @dataclass(frozen=True)

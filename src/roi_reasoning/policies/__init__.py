@@ -53,4 +53,6 @@ def load_policy(name: str, **kwargs: Any) -> Policy:
     try:
         return cls(**kwargs)
     except TypeError as exc:  # missing / unknown constructor arguments from --policy-arg
-        raise ValueError(f"policy {name!r}: {exc} (pass them with --policy-arg KEY=VALUE)") from None
+        raise ValueError(
+            f"policy {name!r}: {exc} (pass them with --policy-arg KEY=VALUE)"
+        ) from None

@@ -17,7 +17,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.world.problems import SPLIT_SUFFIX, TIERS, WorldConfig, generate_tier, write_world
+from roi_reasoning.world.problems import (
+    SPLIT_SUFFIX,
+    TIERS,
+    WorldConfig,
+    generate_tier,
+    write_world,
+)
 
 __all__ = [
     "TIERS",

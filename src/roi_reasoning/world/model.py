@@ -66,12 +66,20 @@ def training_exams(train: dict[str, list[Problem]], cfg: WorldConfig, count: int
     exams: list[Exam] = []
     for tier in TIERS:
         exams += build_exams(
-            {tier: train[tier]}, n=1, kinds=("easy",), budgets=[cfg.budgets[0]], count=per_tier,
+            {tier: train[tier]},
+            n=1,
+            kinds=("easy",),
+            budgets=[cfg.budgets[0]],
+            count=per_tier,
             seed=cfg.seed,
         )
     n_groups = count - n_single
     papers = build_exams(
-        train, n=3, kinds=("easy", "medium", "hard"), budgets=[cfg.budgets[0]], count=n_groups,
+        train,
+        n=3,
+        kinds=("easy", "medium", "hard"),
+        budgets=[cfg.budgets[0]],
+        count=n_groups,
         seed=cfg.seed + 1,
     )
     rng = random.Random(f"roi-world-exams:{cfg.seed}")
@@ -261,7 +269,9 @@ def _build_into(folder: Path, cfg: WorldConfig, progress: bool) -> dict[str, Any
     return {
         "config": cfg.to_dict(),
         "config_hash": config_hash(cfg),
-        "files": {t: {k: str(Path(p).relative_to(folder)) for k, p in f.items()} for t, f in files.items()},
+        "files": {
+            t: {k: str(Path(p).relative_to(folder)) for k, p in f.items()} for t, f in files.items()
+        },
         "parameters": sum(p.numel() for p in model.parameters()),
         "vocab_size": len(tokenizer),
         "examples": len(examples),
