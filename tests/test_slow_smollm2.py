@@ -48,3 +48,93 @@ def test_roi_eval_base_and_greedy_knapsack_on_real_exams(tmp_path, smollm2_dir):
     assert results["policy"]["model"] == str(smollm2_dir)
     assert {c["method"] for c in results["cells"]} == {"base", "greedy-knapsack"}
     assert (out / "report.md").exists()
+
+
+def test_profile_mft_lora_eval_on_a_real_pretrained_lm(tmp_path, smollm2_dir):
+    """The MFT commands on SmolLM2: 4 GSM8K problems × 2 samples, 2 LoRA steps, 2 exams."""
+    from roi_reasoning.cli import main
+
+    profile = tmp_path / "profile.jsonl"
+    tier = ["--tier", "easy=gsm8k/test.jsonl"]
+    assert (
+        main(
+            [
+                "profile",
+                "--policy",
+                "hf",
+                "--policy-arg",
+                f"model={smollm2_dir}",
+                *tier,
+                "--per-tier",
+                "4",
+                "--k",
+                "2",
+                "--max-tokens",
+                "128",
+                "--out",
+                str(profile),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert len(profile.read_text().splitlines()) == 8
+    data = tmp_path / "mft-data"
+    assert (
+        main(
+            [
+                "mft",
+                "build",
+                "--profile",
+                str(profile),
+                "--tokenizer",
+                str(smollm2_dir),
+                *tier,
+                "--budgets",
+                "256",
+                "--exams",
+                "2",
+                "--n",
+                "2",
+                "--out",
+                str(data),
+            ]
+        )
+        == 0
+    )
+    stats = json.loads((data / "stats.json").read_text())
+    assert stats["rows"] >= 4 + 1 and sum(stats["level_histogram"]) > 0
+    recipe = tmp_path / "lora.yaml"
+    recipe.write_text(
+        f"model: {smollm2_dir}\ndataset: {data}\nout: {tmp_path / 'mft'}\nlora: true\nlora_r: 8\n"
+        "max_steps: 2\nbatch_size: 2\nmax_length: 1024\nlearning_rate: 1.0e-4\nsave_steps: 1000\n"
+    )
+    assert main(["mft", "train", "--config", str(recipe)]) == 0
+    final = tmp_path / "mft" / "final"
+    out = tmp_path / "eval"
+    assert (
+        main(
+            [
+                "eval",
+                "--policy",
+                "hf",
+                "--policy-arg",
+                f"model={final}",
+                "--methods",
+                "roi",
+                "--budgets",
+                "256",
+                "--count",
+                "1",
+                "--kinds",
+                "easy,hard",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--no-plots",
+            ]
+        )
+        == 0
+    )
+    results = json.loads((out / "results.json").read_text())
+    assert len(results["cells"]) == 2 and all(c["n_exams"] == 1 for c in results["cells"])

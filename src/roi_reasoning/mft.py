@@ -275,6 +275,7 @@ def train(cfg: MFTTrainConfig, resume: bool = False, **objects: Any) -> Path:
     if cfg.lora:
         model = model.merge_and_unload()
     final = Path(cfg.out) / "final"
-    model.save_pretrained(final)
-    trainer.processing_class.save_pretrained(final)
+    if trainer.is_world_process_zero():  # one writer under multi-process launches
+        model.save_pretrained(final)
+        trainer.processing_class.save_pretrained(final)
     return final

@@ -116,9 +116,12 @@ def grpo_trainer(cfg: RARLConfig, model: Any = None, tokenizer: Any = None, data
 
 def train(cfg: RARLConfig, resume: bool = False, **objects: Any) -> Path:
     """Run Dr. GRPO; save the policy and tokenizer to ``<out>/final``."""
+    import sys
+
     trainer = grpo_trainer(cfg, **objects)
+    acc = trainer.accelerator
+    print(f"RARL: process {acc.process_index} of world size {acc.num_processes}", file=sys.stderr)
     trainer.train(resume_from_checkpoint=True if resume else None)
     final = Path(cfg.out) / "final"
-    trainer.model.save_pretrained(final)
-    trainer.processing_class.save_pretrained(final)
+    trainer.save_model(str(final))  # model + tokenizer, written by the main process only
     return final

@@ -45,7 +45,6 @@ class Problem(_Flat):
     solution: str = ""
 
 
-
 @dataclass(frozen=True)
 class Exam:
     """An ordered paper of problems answered under one hard budget of generated tokens."""
@@ -104,7 +103,6 @@ class ProblemOutcome(_Flat):
     @property
     def correct(self) -> bool:
         return self.status == "correct"
-
 
 
 @dataclass(frozen=True)

@@ -74,17 +74,19 @@ def training_exams(train: dict[str, list[Problem]], cfg: WorldConfig, count: int
             seed=cfg.seed,
         )
     n_groups = count - n_single
-    papers = build_exams(
-        train,
-        n=3,
-        kinds=("easy", "medium", "hard"),
-        budgets=[cfg.budgets[0]],
-        count=n_groups,
-        seed=cfg.seed + 1,
-    )
     rng = random.Random(f"roi-world-exams:{cfg.seed}")
-    # One kind per drawn group (three orderings of the same problems teach little more).
-    papers = [papers[3 * g + rng.randrange(3)] for g in range(n_groups)]
+    papers: list[Exam] = []
+    if n_groups > 0:
+        drawn = build_exams(
+            train,
+            n=3,
+            kinds=("easy", "medium", "hard"),
+            budgets=[cfg.budgets[0]],
+            count=n_groups,
+            seed=cfg.seed + 1,
+        )
+        # One kind per drawn group (three orderings of the same problems teach little more).
+        papers = [drawn[3 * g + rng.randrange(3)] for g in range(n_groups)]
     exams = exams[:n_single] + papers[: count - n_single]
     budgets = list(cfg.budgets)
     exams = [Exam(e.id, e.group, e.kind, rng.choice(budgets), e.problems) for e in exams]

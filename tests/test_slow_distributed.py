@@ -1,0 +1,48 @@
+"""Scale-out on CPU: a 2-process `accelerate launch` RARL run (gloo), tiny model, one step."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import tiny_causal_lm
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_process_accelerate_rarl(tmp_path, chat_tokenizer):
+    model_dir = tmp_path / "tiny"
+    tiny_causal_lm(chat_tokenizer).save_pretrained(model_dir)
+    chat_tokenizer.save_pretrained(model_dir)
+    recipe = tmp_path / "rarl.yaml"
+    recipe.write_text(
+        f"model: {model_dir}\nout: {tmp_path / 'rarl'}\nbudget: 16\nlevel_bounds: [8, 16, 24]\n"
+        "count: 2\nnum_generations: 4\nbatch_size: 2\nmax_steps: 2\nlearning_rate: 1.0e-3\n"
+        "save_steps: 1000\n"
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--cpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "-m",
+        "roi_reasoning.cli",
+        "rarl",
+        "train",
+        "--config",
+        str(recipe),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "rarl" / "final" / "config.json").exists()
+    assert "process 0 of world size 2" in proc.stderr and "process 1 of world size 2" in proc.stderr
