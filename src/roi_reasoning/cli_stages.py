@@ -108,6 +108,31 @@ def cmd_export_verl(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_world_build(args: argparse.Namespace) -> int:
+    from roi_reasoning.world import build_world_model, load_world
+
+    path = build_world_model(out_dir=args.out, force=args.force, progress=not args.no_progress)
+    meta = load_world(path)
+    print(
+        json.dumps(
+            {"path": str(path), **{k: meta[k] for k in ("config_hash",) if k in meta}}, indent=2
+        )
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from roi_reasoning.demo import DemoConfig, run_demo
+
+    cfg = DemoConfig.quick(args.out) if args.quick else DemoConfig(out=args.out)
+    if args.seeds:
+        cfg.seeds = args.seeds
+    report = run_demo(cfg, progress=not args.no_progress)
+    print(report.read_text())
+    print(f"report: {report}", file=sys.stderr)
+    return 0
+
+
 def add_stage_parsers(sub: argparse._SubParsersAction) -> None:
     prof = sub.add_parser(
         "profile", help="K sampled solutions per problem → (tokens, correct) table"
@@ -180,3 +205,19 @@ def add_stage_parsers(sub: argparse._SubParsersAction) -> None:
     ve.add_argument("--seed", type=int, default=0)
     ve.add_argument("--level-bounds", type=_csv(int), default=[256, 512, 1024])
     ve.set_defaults(handler=cmd_export_verl)
+
+    world = sub.add_parser("world", help="the embedded arithmetic world").add_subparsers(
+        dest="action", required=True
+    )
+    wb = world.add_parser("build", help="generate the world and train its tiny base model (cached)")
+    wb.add_argument("--out", help="cache folder (default: ~/.cache/roi-reasoning/world)")
+    wb.add_argument("--force", action="store_true", help="rebuild even if cached")
+    wb.add_argument("--no-progress", action="store_true")
+    wb.set_defaults(handler=cmd_world_build)
+
+    demo = sub.add_parser("demo", help="world → profile → MFT → RARL → eval → report (CPU)")
+    demo.add_argument("--out", default="runs/demo")
+    demo.add_argument("--quick", action="store_true", help="smoke-sized run (seconds, not minutes)")
+    demo.add_argument("--seeds", type=_csv(int), help="exam seeds pooled per model (default 0,1,2)")
+    demo.add_argument("--no-progress", action="store_true")
+    demo.set_defaults(handler=cmd_demo)

@@ -1,0 +1,205 @@
+"""``roi demo``: the paper's pipeline end to end on the embedded world, on a laptop CPU.
+
+Stages (each cached / resumable under ``--out``; a rerun skips what is done):
+world model (cached by config hash) → profile (base model, train split) → MFT data → MFT
+(full fine-tuning) → RARL (Dr. GRPO at the tight budget) → evaluation on held-out problems of
+base, Plan-and-Solve, Least-to-Most, Greedy Knapsack and the planner (base model), MFT and
+MFT+RARL (``roi`` format), Easy/Medium/Hard papers at both world budgets, each model with the
+exams of ``seeds`` seeds pooled → ``report.md`` (paper-shaped table) + plots.
+
+Run example: ``roi demo --out runs/demo`` (``--quick`` for a smoke-sized run)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from roi_reasoning.world.problems import WorldConfig
+
+BASELINES = ["base", "plan-and-solve", "least-to-most", "greedy-knapsack", "planner"]
+
+
+@dataclass
+class DemoConfig:
+    out: str = "runs/demo"
+    world: WorldConfig = field(default_factory=WorldConfig)
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    eval_count: int = 8  # problem sets per seed (× 3 papers × 2 budgets)
+    profile_per_tier: int = 60
+    profile_k: int = 4
+    mft_exams: int = 150
+    mft_steps: int = 150
+    mft_lr: float = 1e-3
+    rarl_steps: int = 20
+    rarl_generations: int = 8
+    rarl_lr: float = 2e-5
+    batch_size: int = 64  # generation batch of the hf policy
+
+    @classmethod
+    def quick(cls, out: str) -> DemoConfig:
+        """Smoke-sized: a tiny world model and a few steps of everything (tests run this)."""
+        world = replace(
+            WorldConfig(),
+            train_size=300,
+            test_size=30,
+            steps=20,
+            examples=300,
+            eval_size=4,
+            level_bounds=(8, 16, 32),
+            budgets=(24, 48),
+        )
+        return cls(
+            out=out,
+            world=world,
+            seeds=[0],
+            eval_count=1,
+            profile_per_tier=4,
+            profile_k=2,
+            mft_exams=6,
+            mft_steps=2,
+            rarl_steps=1,
+            rarl_generations=2,
+        )
+
+
+def _stage(name: str, timings: dict[str, float], done: bool, run) -> Any:
+    start = time.perf_counter()
+    print(f"[demo] {name}{' (cached)' if done else ''}", file=sys.stderr)
+    result = run()
+    timings[name] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
+    from roi_reasoning.cli import _report
+    from roi_reasoning.evaluate import EvalConfig, run_eval
+    from roi_reasoning.mft import MFTBuildConfig, MFTTrainConfig, build_dataset
+    from roi_reasoning.mft import train as mft_train
+    from roi_reasoning.profiling import ProfileConfig, run_profile
+    from roi_reasoning.rarl import RARLConfig
+    from roi_reasoning.rarl import train as rarl_train
+    from roi_reasoning.world import build_world_model, world_tiers
+
+    out, w, timings = Path(cfg.out), cfg.world, {}
+    bounds, budgets = list(w.level_bounds), list(w.budgets)
+    world = _stage("world model", timings, False, lambda: build_world_model(w, progress=progress))
+    train_tiers, test_tiers = world_tiers(world, "train"), world_tiers(world, "test")
+    hf = {"model": str(world), "batch_size": cfg.batch_size}
+    profile = out / "profile.jsonl"
+    _stage(
+        "profile",
+        timings,
+        False,
+        lambda: run_profile(
+            ProfileConfig(
+                out=str(profile),
+                policy="hf",
+                policy_args={**hf, "temperature": 1.0},
+                tiers=train_tiers,
+                per_tier=cfg.profile_per_tier,
+                k=cfg.profile_k,
+                max_tokens=max(budgets),
+                level_bounds=bounds,
+                batch_size=cfg.batch_size,
+            ),
+            progress=progress,
+        ),
+    )
+    data = out / "mft-data"
+    _stage(
+        "mft data",
+        timings,
+        (data / "stats.json").exists(),
+        lambda: (
+            (data / "stats.json").exists()
+            or build_dataset(
+                MFTBuildConfig(
+                    profile=str(profile),
+                    tokenizer=str(world),
+                    out=str(data),
+                    tiers=train_tiers,
+                    level_bounds=bounds,
+                    budgets=budgets,
+                    exams=cfg.mft_exams,
+                )
+            )
+        ),
+    )
+    mft = out / "mft" / "final"
+    _stage(
+        "mft train",
+        timings,
+        mft.exists(),
+        lambda: (
+            mft.exists()
+            or mft_train(
+                MFTTrainConfig(
+                    model=str(world),
+                    dataset=str(data),
+                    out=str(out / "mft"),
+                    max_steps=cfg.mft_steps,
+                    learning_rate=cfg.mft_lr,
+                    batch_size=16,
+                    max_length=1024,
+                    save_steps=10**6,
+                    logging_steps=25,
+                )
+            )
+        ),
+    )
+    rarl = out / "rarl" / "final"
+    _stage(
+        "rarl train",
+        timings,
+        rarl.exists(),
+        lambda: (
+            rarl.exists()
+            or rarl_train(
+                RARLConfig(
+                    model=str(mft),
+                    out=str(out / "rarl"),
+                    tiers=train_tiers,
+                    budget=min(budgets),
+                    level_bounds=bounds,
+                    count=200,
+                    num_generations=cfg.rarl_generations,
+                    batch_size=cfg.rarl_generations * 2,
+                    max_steps=cfg.rarl_steps,
+                    learning_rate=cfg.rarl_lr,
+                    save_steps=10**6,
+                    logging_steps=5,
+                )
+            )
+        ),
+    )
+    runs = {"base": (world, BASELINES), "mft": (mft, ["roi"]), "mft+rarl": (rarl, ["roi"])}
+    for name, (model, methods) in runs.items():
+        _stage(
+            f"eval {name}",
+            timings,
+            False,
+            lambda model=model, methods=methods, name=name: run_eval(
+                EvalConfig(
+                    out=str(out / "eval" / name),
+                    methods=methods,
+                    policy="hf",
+                    policy_args={"model": str(model), "batch_size": cfg.batch_size},
+                    tiers=test_tiers,
+                    budgets=budgets,
+                    count=cfg.eval_count * len(cfg.seeds),
+                    seed=cfg.seeds[0],
+                    level_bounds=bounds,
+                    profiles=str(profile),
+                    batch_size=cfg.batch_size,
+                ),
+                progress=progress,
+            ),
+        )
+    _report([str(out / "eval" / n) for n in runs], plots=True, out=str(out / "report.md"))
+    (out / "timings.json").write_text(json.dumps(timings, indent=2))
+    return out / "report.md"
