@@ -103,7 +103,8 @@ def test_profile_mft_lora_eval_on_a_real_pretrained_lm(tmp_path, smollm2_dir):
         == 0
     )
     stats = json.loads((data / "stats.json").read_text())
-    assert stats["rows"] >= 4 + 1 and sum(stats["level_histogram"]) > 0
+    # SmolLM2 rarely solves GSM8K: most single targets are refusals, capped by max_na_share
+    assert stats["exam_rows"] == 2 and stats["rows"] >= 2 and sum(stats["level_histogram"]) >= 4
     recipe = tmp_path / "lora.yaml"
     recipe.write_text(
         f"model: {smollm2_dir}\ndataset: {data}\nout: {tmp_path / 'mft'}\nlora: true\nlora_r: 8\n"
