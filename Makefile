@@ -34,10 +34,10 @@ format: setup
 	$(BIN)/ruff format src tests bench && $(BIN)/ruff check --fix src tests bench
 
 demo: setup
-	$(BIN)/roi eval --policy scripted --methods base,budget,roi --count 30 --out runs/scripted-demo
+	$(BIN)/roi demo --out runs/demo
 
 bench: setup
-	$(BIN)/python bench/knapsack.py && $(BIN)/python bench/grading.py
+	$(BIN)/python bench/knapsack.py && $(BIN)/python bench/grading.py && $(BIN)/python bench/grpo_reward.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

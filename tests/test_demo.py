@@ -32,3 +32,28 @@ def test_quick_demo_end_to_end_and_cached(tmp_path, monkeypatch, capsys):
     assert main(["demo", "--quick", "--out", str(out), "--no-progress"]) == 0
     assert (out / "eval" / "base" / "samples.jsonl").read_text() == before
     assert "(cached)" in capsys.readouterr().err
+
+
+def test_world_recipes_are_the_demo_settings(tmp_path):
+    """configs/{mft,rarl}/world.yaml equal the demo's stage configs for --out runs/demo."""
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from roi_reasoning.config import load_config
+    from roi_reasoning.demo import DemoConfig, stage_configs
+    from roi_reasoning.mft import MFTTrainConfig
+    from roi_reasoning.rarl import RARLConfig
+    from roi_reasoning.world import write_world
+
+    root = Path(__file__).resolve().parents[1]
+    write_world(tmp_path / "world", DemoConfig().world)  # stage_configs reads the tier files
+    demo = stage_configs(DemoConfig(out="runs/demo"), tmp_path / "world")
+    for name, cls in (("mft", MFTTrainConfig), ("rarl", RARLConfig)):
+        recipe = asdict(load_config(cls, root / "configs" / name / "world.yaml", {}))
+        expected = asdict(demo[f"{name} train"])
+        expected["model"] = expected["model"].replace(str(tmp_path / "world"), "runs/demo/world")
+        if "tiers" in expected:
+            expected["tiers"] = {
+                t: {"source": f"runs/demo/world/data/{t}.train.jsonl"} for t in expected["tiers"]
+            }
+        assert recipe == expected, name

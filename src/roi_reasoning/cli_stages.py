@@ -108,19 +108,6 @@ def cmd_export_verl(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_world_build(args: argparse.Namespace) -> int:
-    from roi_reasoning.world import build_world_model, load_world
-
-    path = build_world_model(out_dir=args.out, force=args.force, progress=not args.no_progress)
-    meta = load_world(path)
-    print(
-        json.dumps(
-            {"path": str(path), **{k: meta[k] for k in ("config_hash",) if k in meta}}, indent=2
-        )
-    )
-    return 0
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from roi_reasoning.demo import DemoConfig, run_demo
 
@@ -134,6 +121,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def add_stage_parsers(sub: argparse._SubParsersAction) -> None:
+    from roi_reasoning.world.cli import add_world_parser
+
     prof = sub.add_parser(
         "profile", help="K sampled solutions per problem → (tokens, correct) table"
     )
@@ -206,14 +195,7 @@ def add_stage_parsers(sub: argparse._SubParsersAction) -> None:
     ve.add_argument("--level-bounds", type=_csv(int), default=[256, 512, 1024])
     ve.set_defaults(handler=cmd_export_verl)
 
-    world = sub.add_parser("world", help="the embedded arithmetic world").add_subparsers(
-        dest="action", required=True
-    )
-    wb = world.add_parser("build", help="generate the world and train its tiny base model (cached)")
-    wb.add_argument("--out", help="cache folder (default: ~/.cache/roi-reasoning/world)")
-    wb.add_argument("--force", action="store_true", help="rebuild even if cached")
-    wb.add_argument("--no-progress", action="store_true")
-    wb.set_defaults(handler=cmd_world_build)
+    add_world_parser(sub)
 
     demo = sub.add_parser("demo", help="world → profile → MFT → RARL → eval → report (CPU)")
     demo.add_argument("--out", default="runs/demo")

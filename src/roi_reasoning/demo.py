@@ -30,11 +30,14 @@ class DemoConfig:
     world: WorldConfig = field(default_factory=WorldConfig)
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     eval_count: int = 8  # problem sets per seed (× 3 papers × 2 budgets)
-    profile_per_tier: int = 60
+    # MFT needs diverse data more than steps: with 60 profiled problems per tier and 150 exams
+    # the tiny model overfits (Easy-paper P1 accuracy fell below the base model's); 150 per tier
+    # and 800 exams keep it (measured: see README).
+    profile_per_tier: int = 150
     profile_k: int = 4
-    mft_exams: int = 150
-    mft_steps: int = 150
-    mft_lr: float = 1e-3
+    mft_exams: int = 800
+    mft_steps: int = 400
+    mft_lr: float = 2e-3
     rarl_steps: int = 20
     rarl_generations: int = 8
     rarl_lr: float = 2e-5
@@ -75,131 +78,135 @@ def _stage(name: str, timings: dict[str, float], done: bool, run) -> Any:
     return result
 
 
-def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
-    from roi_reasoning.cli import _report
-    from roi_reasoning.evaluate import EvalConfig, run_eval
-    from roi_reasoning.mft import MFTBuildConfig, MFTTrainConfig, build_dataset
-    from roi_reasoning.mft import train as mft_train
-    from roi_reasoning.profiling import ProfileConfig, run_profile
-    from roi_reasoning.rarl import RARLConfig
-    from roi_reasoning.rarl import train as rarl_train
-    from roi_reasoning.world import build_world_model, world_tiers
+def _link(link: Path, target: Path) -> None:
+    """``<out>/world`` → the cached world folder, so recipes can name ``runs/demo/world``."""
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() and link.resolve() != target.resolve():
+        link.unlink()
+    if not link.exists():
+        link.symlink_to(target.resolve(), target_is_directory=True)
 
-    out, w, timings = Path(cfg.out), cfg.world, {}
-    bounds, budgets = list(w.level_bounds), list(w.budgets)
-    world = _stage("world model", timings, False, lambda: build_world_model(w, progress=progress))
+
+def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
+    """Every stage's config for a world model folder: ``profile``, ``mft data``, ``mft train``,
+    ``rarl train`` and ``eval <name>`` (base with the baselines, MFT, MFT+RARL). The YAML
+    recipes ``configs/{mft,rarl}/world.yaml`` are these, for ``--out runs/demo``."""
+    from roi_reasoning.evaluate import EvalConfig
+    from roi_reasoning.mft import MFTBuildConfig, MFTTrainConfig
+    from roi_reasoning.profiling import ProfileConfig
+    from roi_reasoning.rarl import RARLConfig
+    from roi_reasoning.world import world_tiers
+
+    out, world = Path(cfg.out), Path(world)
+    bounds, budgets = list(cfg.world.level_bounds), list(cfg.world.budgets)
     train_tiers, test_tiers = world_tiers(world, "train"), world_tiers(world, "test")
+    profile, data, mft = out / "profile.jsonl", out / "mft-data", out / "mft" / "final"
     hf = {"model": str(world), "batch_size": cfg.batch_size}
-    profile = out / "profile.jsonl"
-    _stage(
-        "profile",
-        timings,
-        False,
-        lambda: run_profile(
-            ProfileConfig(
-                out=str(profile),
-                policy="hf",
-                policy_args={**hf, "temperature": 1.0},
-                tiers=train_tiers,
-                per_tier=cfg.profile_per_tier,
-                k=cfg.profile_k,
-                max_tokens=max(budgets),
-                level_bounds=bounds,
-                batch_size=cfg.batch_size,
-            ),
-            progress=progress,
+    configs: dict[str, Any] = {
+        "profile": ProfileConfig(
+            out=str(profile),
+            policy="hf",
+            policy_args={**hf, "temperature": 1.0},
+            tiers=train_tiers,
+            per_tier=cfg.profile_per_tier,
+            k=cfg.profile_k,
+            max_tokens=max(budgets),
+            level_bounds=bounds,
+            batch_size=cfg.batch_size,
         ),
-    )
-    data = out / "mft-data"
-    _stage(
-        "mft data",
-        timings,
-        (data / "stats.json").exists(),
-        lambda: (
-            (data / "stats.json").exists()
-            or build_dataset(
-                MFTBuildConfig(
-                    profile=str(profile),
-                    tokenizer=str(world),
-                    out=str(data),
-                    tiers=train_tiers,
-                    level_bounds=bounds,
-                    budgets=budgets,
-                    exams=cfg.mft_exams,
-                )
-            )
+        "mft data": MFTBuildConfig(
+            profile=str(profile),
+            tokenizer=str(world),
+            out=str(data),
+            tiers=train_tiers,
+            level_bounds=bounds,
+            budgets=budgets,
+            exams=cfg.mft_exams,
         ),
-    )
-    mft = out / "mft" / "final"
-    _stage(
-        "mft train",
-        timings,
-        mft.exists(),
-        lambda: (
-            mft.exists()
-            or mft_train(
-                MFTTrainConfig(
-                    model=str(world),
-                    dataset=str(data),
-                    out=str(out / "mft"),
-                    max_steps=cfg.mft_steps,
-                    learning_rate=cfg.mft_lr,
-                    batch_size=16,
-                    max_length=1024,
-                    save_steps=10**6,
-                    logging_steps=25,
-                )
-            )
+        "mft train": MFTTrainConfig(
+            model=str(world),
+            dataset=str(data),
+            out=str(out / "mft"),
+            max_steps=cfg.mft_steps,
+            learning_rate=cfg.mft_lr,
+            batch_size=16,
+            max_length=1024,
+            save_steps=100,
+            logging_steps=25,
         ),
-    )
-    rarl = out / "rarl" / "final"
-    _stage(
-        "rarl train",
-        timings,
-        rarl.exists(),
-        lambda: (
-            rarl.exists()
-            or rarl_train(
-                RARLConfig(
-                    model=str(mft),
-                    out=str(out / "rarl"),
-                    tiers=train_tiers,
-                    budget=min(budgets),
-                    level_bounds=bounds,
-                    count=200,
-                    num_generations=cfg.rarl_generations,
-                    batch_size=cfg.rarl_generations * 2,
-                    max_steps=cfg.rarl_steps,
-                    learning_rate=cfg.rarl_lr,
-                    save_steps=10**6,
-                    logging_steps=5,
-                )
-            )
+        # One budget per run (see rarl.py): the tight one, where skipping matters most.
+        "rarl train": RARLConfig(
+            model=str(mft),
+            out=str(out / "rarl"),
+            tiers=train_tiers,
+            budget=min(budgets),
+            level_bounds=bounds,
+            count=200,
+            num_generations=cfg.rarl_generations,
+            batch_size=cfg.rarl_generations * 2,
+            max_steps=cfg.rarl_steps,
+            learning_rate=cfg.rarl_lr,
+            save_steps=10,
+            logging_steps=5,
         ),
-    )
-    runs = {"base": (world, BASELINES), "mft": (mft, ["roi"]), "mft+rarl": (rarl, ["roi"])}
-    for name, (model, methods) in runs.items():
-        _stage(
-            f"eval {name}",
-            timings,
-            False,
-            lambda model=model, methods=methods, name=name: run_eval(
-                EvalConfig(
-                    out=str(out / "eval" / name),
-                    methods=methods,
-                    policy="hf",
-                    policy_args={"model": str(model), "batch_size": cfg.batch_size},
-                    tiers=test_tiers,
-                    budgets=budgets,
-                    count=cfg.eval_count * len(cfg.seeds),
-                    seed=cfg.seeds[0],
-                    level_bounds=bounds,
-                    profiles=str(profile),
-                    batch_size=cfg.batch_size,
-                ),
-                progress=progress,
-            ),
+    }
+    models = {
+        "base": (world, BASELINES),
+        "mft": (mft, ["roi"]),
+        "mft+rarl": (out / "rarl" / "final", ["roi"]),
+    }
+    for name, (model, methods) in models.items():
+        configs[f"eval {name}"] = EvalConfig(
+            out=str(out / "eval" / name),
+            methods=methods,
+            policy="hf",
+            policy_args={"model": str(model), "batch_size": cfg.batch_size},
+            tiers=test_tiers,
+            budgets=budgets,
+            count=cfg.eval_count * len(cfg.seeds),
+            seed=cfg.seeds[0],
+            level_bounds=bounds,
+            profiles=str(profile),
+            batch_size=cfg.batch_size,
         )
-    _report([str(out / "eval" / n) for n in runs], plots=True, out=str(out / "report.md"))
+    return configs
+
+
+def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
+    """Run (or resume) every stage; return the path of ``report.md``."""
+    from roi_reasoning.cli import _report
+    from roi_reasoning.evaluate import run_eval
+    from roi_reasoning.mft import build_dataset
+    from roi_reasoning.mft import train as mft_train
+    from roi_reasoning.profiling import run_profile
+    from roi_reasoning.rarl import train as rarl_train
+    from roi_reasoning.world import build_world_model
+
+    out, timings = Path(cfg.out), {}
+    world = _stage(
+        "world model", timings, False, lambda: build_world_model(cfg.world, progress=progress)
+    )
+    _link(out / "world", world)
+    c = stage_configs(cfg, world)
+    _stage("profile", timings, False, lambda: run_profile(c["profile"], progress=progress))
+    # A stage whose output exists is skipped (training writes final/ last); training stages
+    # that crashed resume from their latest checkpoint.
+    data = Path(c["mft data"].out) / "stats.json"
+    _stage(
+        "mft data", timings, data.exists(), lambda: data.exists() or build_dataset(c["mft data"])
+    )
+    for name, train in (("mft train", mft_train), ("rarl train", rarl_train)):
+        run_dir = Path(c[name].out)
+        final, resume = run_dir / "final", any(run_dir.glob("checkpoint-*"))
+        _stage(
+            name,
+            timings,
+            final.exists(),
+            lambda f=final, t=train, n=name, r=resume: f.exists() or t(c[n], resume=r),
+        )
+    evals = [k for k in c if k.startswith("eval ")]
+    for name in evals:
+        _stage(name, timings, False, lambda n=name: run_eval(c[n], progress=progress))
+    _report([c[n].out for n in evals], plots=True, out=str(out / "report.md"))
     (out / "timings.json").write_text(json.dumps(timings, indent=2))
     return out / "report.md"

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from roi_reasoning.world.model import build_world_model, default_cache_dir
 from roi_reasoning.world.problems import (
     SPLIT_SUFFIX,
     TIERS,
@@ -35,24 +36,6 @@ __all__ = [
     "world_tiers",
     "write_world",
 ]
-
-
-def build_world_model(
-    cfg: WorldConfig | None = None,
-    out_dir: str | Path | None = None,
-    progress: bool = True,
-    force: bool = False,
-) -> Path:
-    """See ``roi_reasoning.world.model.build_world_model`` (imports torch lazily)."""
-    from roi_reasoning.world.model import build_world_model as build
-
-    return build(cfg, out_dir, progress=progress, force=force)
-
-
-def default_cache_dir() -> Path:
-    from roi_reasoning.pretrained import cache_root
-
-    return cache_root() / "world"
 
 
 def load_world(path: str | Path) -> dict[str, Any]:

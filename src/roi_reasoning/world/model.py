@@ -4,8 +4,11 @@ Training data are chat conversations: the prompt is ``formats.render_prompt(exam
 exams from ``exams.build_exams`` over the world's train split (N=1 single problems and N=3 papers
 of every kind, methods base / plan-and-solve / least-to-most / budget), the completion is every
 problem's worked solution in order, each as ``## Problem i\\n<solution>`` — never a tag, never NA,
-whatever the budget says. A small Llama learns them with the loss on completion tokens only (a
-plain PyTorch loop; this is a world builder, not the MFT stage), for a fixed number of steps.
+whatever the budget says. A small Llama (2 layers, hidden 96: 0.35 M parameters) learns them
+with the loss on completion tokens only (``world.train``: a plain PyTorch loop, data-parallel
+over two threads; this is a world builder, not the MFT stage), for a fixed number of steps.
+Measured on the default config: ~3 minutes on 2 cores; held-out accuracy easy ≈ 95 %,
+medium ≈ 25-45 %, hard ≈ 0 % (its solutions run past the tight budget); see ``world.json``.
 
 The output folder ``<cache>/world/<config hash>`` holds the model, the tokenizer (with its chat
 template), the tier files and ``world.json`` (config, hash, files, timings, measured accuracies).
@@ -19,9 +22,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
 import shutil
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,10 +35,10 @@ from roi_reasoning.formats import problem_list, render_prompt
 from roi_reasoning.records import Exam, Problem
 from roi_reasoning.world.problems import TIERS, WorldConfig, write_world
 from roi_reasoning.world.tokenizer import build_tokenizer, world_corpus
+from roi_reasoning.world.train import Example, train_model
 
 TRAIN_METHODS = ("base", "plan-and-solve", "least-to-most", "budget")
 WORLD_FILE = "world.json"
-Example = tuple[list[int], list[int]]  # (prompt token ids, completion token ids incl. eos)
 
 
 def config_hash(cfg: WorldConfig) -> str:
@@ -62,17 +65,19 @@ def training_exams(train: dict[str, list[Problem]], cfg: WorldConfig, count: int
     """``count`` exams: a ``single_fraction`` share of N=1 (tiers cycled), the rest N=3 papers of
     every kind, budgets from the config; seeded."""
     n_single = round(count * cfg.single_fraction)
-    per_tier = math.ceil(n_single / len(TIERS))
+    total = sum(cfg.tier_weights)
     exams: list[Exam] = []
-    for tier in TIERS:
-        exams += build_exams(
-            {tier: train[tier]},
-            n=1,
-            kinds=("easy",),
-            budgets=[cfg.budgets[0]],
-            count=per_tier,
-            seed=cfg.seed,
-        )
+    for tier, weight in zip(TIERS, cfg.tier_weights, strict=True):
+        k = math.ceil(n_single * weight / total)
+        if k > 0:
+            exams += build_exams(
+                {tier: train[tier]},
+                n=1,
+                kinds=("easy",),
+                budgets=[cfg.budgets[0]],
+                count=k,
+                seed=cfg.seed,
+            )
     n_groups = count - n_single
     rng = random.Random(f"roi-world-exams:{cfg.seed}")
     papers: list[Exam] = []
@@ -102,7 +107,7 @@ def encode_examples(
     prompts, completions = [], []
     for exam in exams:
         if rng.random() < cfg.bare_fraction:
-            # The prompt's problem list alone: the same reading task at a third of the tokens.
+            # The problem list alone (no system prompt, no instructions): cheaper to train on.
             messages = [{"role": "user", "content": problem_list(exam.problems)}]
         else:
             messages = render_prompt(exam, rng.choice(TRAIN_METHODS), cfg.level_bounds)
@@ -114,23 +119,6 @@ def encode_examples(
     c_ids = tokenizer(completions, add_special_tokens=False)["input_ids"]
     eos = tokenizer.eos_token_id
     return [(p, c + [eos]) for p, c in zip(p_ids, c_ids, strict=True)]
-
-
-def make_batches(lengths: Sequence[int], batch_tokens: int, seed: int) -> list[list[int]]:
-    """Index batches of similar length (little padding), at most ``batch_tokens`` padded tokens
-    each, in a seeded random order."""
-    rng = random.Random(f"roi-world-batches:{seed}")
-    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
-    batches, cur = [], []
-    for i in order:
-        if cur and (len(cur) + 1) * lengths[i] > batch_tokens:
-            batches.append(cur)
-            cur = []
-        cur.append(i)
-    if cur:
-        batches.append(cur)
-    rng.shuffle(batches)
-    return batches
 
 
 def new_model(cfg: WorldConfig, tokenizer: Any) -> Any:
@@ -152,80 +140,6 @@ def new_model(cfg: WorldConfig, tokenizer: Any) -> Any:
         tie_word_embeddings=True,
     )
     return LlamaForCausalLM(config)
-
-
-def _collate(examples: Sequence[Example], idx: Sequence[int], pad_id: int) -> dict[str, Any]:
-    """Right-padded batch; labels are -100 on prompt and padding (loss on completions only)."""
-    import torch
-
-    width = max(len(examples[i][0]) + len(examples[i][1]) for i in idx)
-    ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(idx), width), -100, dtype=torch.long)
-    for row, i in enumerate(idx):
-        prompt, completion = examples[i]
-        n = len(prompt) + len(completion)
-        ids[row, :n] = torch.tensor(prompt + completion)
-        labels[row, len(prompt) : n] = torch.tensor(completion)
-    # No attention mask: padding is on the right, so causal attention never lets a real token see
-    # a pad, and pads carry no loss (the fast causal SDPA path).
-    return {"input_ids": ids, "labels": labels}
-
-
-def _lr_at(step: int, cfg: WorldConfig) -> float:
-    """Linear warm-up, then cosine decay to a tenth of the peak."""
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    return cfg.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-
-def train_model(
-    model: Any, examples: Sequence[Example], cfg: WorldConfig, pad_id: int, progress: bool = True
-) -> dict[str, Any]:
-    """``cfg.steps`` AdamW steps over length-bucketed batches (a new shuffle each epoch).
-    Stops early after ``cfg.max_train_seconds`` and says so in the returned stats."""
-    import torch
-    from tqdm import tqdm
-
-    lengths = [len(p) + len(c) for p, c in examples]
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=0.01)
-    model.train()
-    batches: list[list[int]] = []
-    losses: list[float] = []
-    start, cpu0, step, epoch, tokens = time.perf_counter(), time.process_time(), 0, 0, 0
-    bar = tqdm(total=cfg.steps, desc="world train", disable=not progress, file=sys.stderr)
-    while step < cfg.steps:
-        if not batches:
-            batches = make_batches(lengths, cfg.batch_tokens, cfg.seed * 1000 + epoch)
-            epoch += 1
-        batch = _collate(examples, batches.pop(), pad_id)
-        for group in opt.param_groups:
-            group["lr"] = _lr_at(step, cfg)
-        loss = model(**batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(loss.item())
-        tokens += int((batch["labels"] != -100).sum())
-        step += 1
-        bar.update(1)
-        bar.set_postfix(loss=f"{losses[-1]:.3f}")
-        if time.perf_counter() - start > cfg.max_train_seconds:
-            break
-    bar.close()
-    model.eval()
-    seconds = time.perf_counter() - start
-    return {
-        "steps": step,
-        "stopped_early": step < cfg.steps,
-        "epochs": epoch,
-        "seconds": round(seconds, 1),
-        "cpu_seconds": round(time.process_time() - cpu0, 1),  # all threads; ~2x wall when idle
-        "completion_tokens": tokens,
-        "loss_first": round(sum(losses[:10]) / max(1, len(losses[:10])), 4),
-        "loss_last": round(sum(losses[-10:]) / max(1, len(losses[-10:])), 4),
-    }
 
 
 # ------------------------------------------------------------------ the cached build
@@ -265,10 +179,11 @@ def _build_into(folder: Path, cfg: WorldConfig, progress: bool) -> dict[str, Any
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     t1 = time.perf_counter()
-    from roi_reasoning.world.quality import measure
+    from roi_reasoning.world.quality import gold_costs, measure
 
     quality = measure(model, tokenizer, test, cfg)
     return {
+        "costs": gold_costs(tokenizer, test, cfg.level_bounds),
         "config": cfg.to_dict(),
         "config_hash": config_hash(cfg),
         "files": {
@@ -302,11 +217,16 @@ def build_world_model(
     final = root / config_hash(cfg)
     if is_complete(final, cfg) and not force:
         return final
-    tmp = root / f"{final.name}.tmp"
+    tmp = root / f"{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    meta = _build_into(tmp, cfg, progress)
-    (tmp / WORLD_FILE).write_text(json.dumps(meta, indent=2))
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)  # whole folder or nothing: an interrupted build leaves only *.tmp
+    try:
+        meta = _build_into(tmp, cfg, progress)
+        (tmp / WORLD_FILE).write_text(json.dumps(meta, indent=2))
+        if is_complete(final, cfg) and not force:
+            return final  # a concurrent build finished first: keep its folder
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)  # whole folder or nothing: readers never see a half-built world
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return final

@@ -1,14 +1,16 @@
 """The embedded world's problems: seeded arithmetic word problems in three tiers.
 
-Every problem is a chain of operations on integers; its worked solution writes one line per
-operation (``45-12=33``) and ends in ``\\boxed{answer}``, so a solution's token cost grows with
-the number and size of its steps:
+Every problem is a chain of operations on integers; its worked solution repeats each step and
+writes its arithmetic (``Monday: sells 4. 9 - 4 = 5.``), then ``Answer: \\boxed{5}.``, so a
+solution's token cost grows with the number and size of its steps (costs in world tokens,
+header ``## Problem i`` included, default bounds 48/96/192):
 
-- ``easy``: 1-2 additions/subtractions of small numbers (cost ≈ Level-0),
-- ``medium``: a chain of 3-5 additions/subtractions of two-digit numbers (≈ Level-1),
-- ``hard``: a chain of 6-8 steps with 2-3 multiplications, each multiplication of a
-  multi-digit number worked out by place value (``300*6=1800``) and summed (≈ Level-2 / over
-  the tight budget).
+- ``easy``: 1-2 additions/subtractions of one-digit numbers, no carry (27-42 tokens: Level-0),
+- ``medium``: a chain of 3-5 additions/subtractions of one-digit numbers, with carries and
+  borrows (51-87 tokens: Level-1),
+- ``hard``: a chain of 6-8 steps on two-digit numbers with 2-3 multiplications, each worked out
+  by place value (``300 * 6 = 1800``) and summed (109-311 tokens: Level-2/3, over the tight
+  budget of 128).
 
 Rows have the shape of ``../shared/data`` (id, question, answer, solution, source, level,
 subject); ``level`` is the number of operations in the chain. Row ``i`` of a tier depends only on
@@ -40,50 +42,63 @@ class WorldConfig:
     train_size: int = 3000  # problems per tier used to build training conversations
     test_size: int = 200  # held-out problems per tier (evaluation)
     level_bounds: tuple[int, ...] = (48, 96, 192)  # generated tokens of the world tokenizer
-    budgets: tuple[int, ...] = (128, 256)  # tight and loose exam budgets, tokens
+    budgets: tuple[int, ...] = (128, 320)  # tight and loose exam budgets, tokens
     # tokenizer and model (a small Llama trained from scratch)
-    vocab_size: int = 384
-    hidden_size: int = 128
+    vocab_size: int = 512  # BPE tokens; tag, role and template-phrase tokens come on top
+    hidden_size: int = 96
     intermediate_size: int = 384
-    num_layers: int = 4
+    num_layers: int = 2
     num_heads: int = 4
     # training: a fixed number of optimiser steps (deterministic), a wall-clock guard
-    steps: int = 500
-    batch_tokens: int = 2048  # padded tokens per optimiser step
+    steps: int = 3800
+    batch_tokens: int = 512  # padded tokens per worker and step
     lr: float = 3e-3
-    warmup: int = 30  # steps
-    single_fraction: float = 0.5  # share of training conversations with one problem (else N=3)
-    bare_fraction: float = 0.5  # share whose prompt is the problem list alone (cheap to train on)
-    examples: int = 6000  # training conversations generated (steps may cycle through them)
-    max_train_seconds: float = 600.0  # stop early (and record it) on a much slower machine
-    eval_size: int = 40  # held-out single problems per tier measured after training
+    warmup: int = 50  # steps
+    single_fraction: float = 0.85  # share of training conversations with one problem (else N=3)
+    tier_weights: tuple[float, ...] = (0.3, 0.55, 0.15)  # single problems per tier
+    bare_fraction: float = 0.0  # share whose prompt is the problem list alone (no instructions)
+    examples: int = 20000  # training conversations generated (steps cycle through them)
+    workers: int = 2  # data-parallel threads (one per core)
+    max_train_seconds: float = 900.0  # stop early (and record it) on a much slower machine
+    eval_size: int = 60  # held-out single problems per tier measured after training
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, part of the hash
+
+    def __post_init__(self) -> None:
+        # YAML gives lists; keep tuples so equal configs compare (and hash) equal.
+        for name in ("level_bounds", "budgets", "tier_weights"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if sorted(self.level_bounds) != list(self.level_bounds) or not self.budgets:
+            raise ValueError(f"level_bounds must ascend and budgets be given: {self}")
+        if len(self.tier_weights) != len(TIERS) or self.workers < 1:
+            raise ValueError(f"need {len(TIERS)} tier_weights and workers >= 1")
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
 
 
 # ------------------------------------------------------------------ operations and solutions
+# Arithmetic is written with spaces (``50 + 9 = 59``) so an operand is the same token in the
+# question and in the solution (the world tokenizer attaches a leading space to a number).
 
 
 def _mul_steps(x: int, k: int) -> list[str]:
-    """``x*k`` worked by place value: one product per nonzero digit of ``x``, then their sum."""
+    """``x * k`` worked by place value: one product per nonzero digit of ``x``, then their sum."""
     if x < 10:
-        return [f"{x}*{k}={x * k}"]
+        return [f"{x} * {k} = {x * k}"]
     digits = str(x)
     parts = [int(d) * 10 ** (len(digits) - 1 - j) for j, d in enumerate(digits) if d != "0"]
-    steps = [f"{p}*{k}={p * k}" for p in parts]
+    steps = [f"{p} * {k} = {p * k}" for p in parts]
     if len(parts) > 1:
-        steps.append("+".join(str(p * k) for p in parts) + f"={x * k}")
+        steps.append(" + ".join(str(p * k) for p in parts) + f" = {x * k}")
     return steps
 
 
 def apply_op(x: int, op: str, v: int) -> tuple[int, str]:
-    """New value and the worked arithmetic of one operation (``45-12=33``)."""
+    """New value and the worked arithmetic of one operation (``45 - 12 = 33``)."""
     if op == "add":
-        return x + v, f"{x}+{v}={x + v}"
+        return x + v, f"{x} + {v} = {x + v}"
     if op == "sub":
-        return x - v, f"{x}-{v}={x - v}"
+        return x - v, f"{x} - {v} = {x - v}"
     if op == "mul":
         return x * v, ", ".join(_mul_steps(x, v))
     raise ValueError(f"unknown operation {op!r}")
@@ -112,36 +127,75 @@ def _chain(rng: random.Random, start: int, n: int, lo: int, hi: int, muls: int =
 
 
 # ------------------------------------------------------------------ tiers
-# A question is an opening sentence and one sentence per operation; the worked solution repeats
-# the opening, then each operation's sentence with its arithmetic, then the boxed answer.
+# A question is an opening line, one line ``<Label>: <verb> <number>.`` per operation, and the
+# ask. Labels follow a fixed sequence per tier and verbs do not repeat inside an easy or medium
+# problem, so every step line can be found again from its label and every operand from its verb:
+# copying stays learnable for a tiny model. The worked solution repeats the opening, then each
+# step line followed by its arithmetic, then the boxed answer.
+
+LABELS = {
+    "easy": ("First:", "Then:"),
+    "medium": ("Monday:", "Tuesday:", "Wednesday:", "Thursday:", "Friday:"),
+    "hard": tuple(f"Step {k}:" for k in range(1, 9)),
+}
+VERBS = {
+    "easy": {
+        "add": ("finds {v} more", "gets {v} more", "wins {v} more"),
+        "sub": ("loses {v}", "gives away {v}", "breaks {v}"),
+    },
+    "medium": {
+        "add": (
+            "buys {v} more",
+            "receives {v} more",
+            "orders {v} more",
+            "collects {v} more",
+            "makes {v} more",
+        ),
+        "sub": ("sells {v}", "returns {v}", "donates {v}", "ships {v}", "throws away {v}"),
+    },
+    "hard": {"add": ("add {v}",), "sub": ("subtract {v}",), "mul": ("multiply by {v}",)},
+}
 
 
-def _easy(rng: random.Random) -> tuple[str, list[str], str, int, Ops]:
+def _phrases(rng: random.Random, tier: str, ops: Ops) -> list[str]:
+    """One phrase per operation; no verb twice in a problem (hard reuses its three)."""
+    pools = {op: list(v) for op, v in VERBS[tier].items()}
+    for pool in pools.values():
+        rng.shuffle(pool)
+    out = []
+    for op, v in ops:
+        pool = pools[op]
+        out.append((pool.pop() if len(pool) > 1 else pool[0]).format(v=v))
+    return out
+
+
+def _easy(rng: random.Random) -> tuple[str, str, int, Ops]:
+    """One or two additions/subtractions of one-digit numbers that stay one-digit."""
     name, thing = rng.choice(NAMES), rng.choice(THINGS)
-    start = rng.randint(10, 50)
-    ops = _chain(rng, start, rng.randint(1, 2), 2, 9)
-    verbs = {"add": ("gets {v} more", "finds {v} more"), "sub": ("gives away {v}", "loses {v}")}
-    said = [f"{name} " + rng.choice(verbs[op]).format(v=v) for op, v in ops]
-    opening = f"{name} has {start} {thing}."
-    return opening, said, f"How many {thing} does {name} have now?", start, ops
+    start = rng.randint(2, 9)
+    ops, x = [], start
+    for _ in range(rng.randint(1, 2)):
+        if x == 9 or (x > 2 and rng.random() < 0.5):
+            ops.append(("sub", rng.randint(1, x - 1)))
+        else:
+            ops.append(("add", rng.randint(1, 9 - x)))
+        x = apply_op(x, *ops[-1])[0]
+    return f"{name} has {start} {thing}.", f"How many {thing} does {name} have now?", start, ops
 
 
-def _medium(rng: random.Random) -> tuple[str, list[str], str, int, Ops]:
+def _medium(rng: random.Random) -> tuple[str, str, int, Ops]:
+    """A chain of 3-5 additions/subtractions of one-digit numbers, with carries and borrows."""
     thing = rng.choice(THINGS)
-    start = rng.randint(20, 60)
-    ops = _chain(rng, start, rng.randint(3, 5), 2, 19)
-    said = [("It buys {v} more" if op == "add" else "It sells {v}").format(v=v) for op, v in ops]
-    opening = f"A shop has {start} {thing}."
-    return opening, said, f"How many {thing} does the shop have now?", start, ops
+    start = rng.randint(2, 9)
+    ops = _chain(rng, start, rng.randint(3, 5), 2, 9)
+    return f"A shop owns {start} {thing}.", f"How many {thing} does the shop own now?", start, ops
 
 
-def _hard(rng: random.Random) -> tuple[str, list[str], str, int, Ops]:
+def _hard(rng: random.Random) -> tuple[str, str, int, Ops]:
     start = rng.randint(11, 99)
     n = rng.randint(6, 8)
     ops = _chain(rng, start, n, 10, 99, muls=rng.randint(2, 3))
-    words = {"add": "Add {v}", "sub": "Subtract {v}", "mul": "Multiply by {v}"}
-    said = [words[op].format(v=v) for op, v in ops]
-    return f"Start with {start}.", said, "What is the final number?", start, ops
+    return f"Start with {start}.", "What is the final number?", start, ops
 
 
 _TIER_MAKERS = {"easy": _easy, "medium": _medium, "hard": _hard}
@@ -152,15 +206,17 @@ def make_problem(tier: str, index: int, seed: int = 0) -> dict[str, Any]:
     if tier not in _TIER_MAKERS:
         raise ValueError(f"unknown world tier {tier!r}; valid: {', '.join(TIERS)}")
     rng = random.Random(f"roi-world:{seed}:{tier}:{index}")
-    opening, said, ask, x, ops = _TIER_MAKERS[tier](rng)
+    opening, ask, x, ops = _TIER_MAKERS[tier](rng)
+    phrases = _phrases(rng, tier, ops)
+    steps = [f"{label} {phrase}." for label, phrase in zip(LABELS[tier], phrases, strict=False)]
     lines = [opening]
-    for sentence, (op, v) in zip(said, ops, strict=True):
+    for step, (op, v) in zip(steps, ops, strict=True):
         x, work = apply_op(x, op, v)
-        lines.append(f"{sentence}: {work}.")
-    lines.append(f"The answer is \\boxed{{{x}}}.")
+        lines.append(f"{step} {work}.")
+    lines.append(f"Answer: \\boxed{{{x}}}.")
     return {
         "id": f"world-{tier}-{index:05d}",
-        "question": " ".join([opening, *(s + "." for s in said), ask]),
+        "question": "\n".join([opening, *steps, ask]),
         "answer": str(x),
         "solution": "\n".join(lines),
         "source": f"roi-world seed={seed}",

@@ -3,8 +3,8 @@
 - ``single``: per tier, N=1 ``base`` prompts at the loose budget — accuracy, mean generated
   tokens, share cut by the budget (``exhausted``), share that ended inside the tight budget.
 - ``papers``: N=3 papers of every kind at every budget — Score per kind and budget, and the
-  share of exams whose completion writes ``## Problem 1..3`` in order (at the loose budget:
-  ``in_order``).
+  share of exams answered in order (``in_order``: headers ``## Problem 1..k`` with none skipped
+  or repeated, and all three unless the budget cut the completion).
 
 Run example: ``python -c "from roi_reasoning.world.quality import measure; help(measure)"``
 """
@@ -23,6 +23,26 @@ from roi_reasoning.scoring import score_completions
 from roi_reasoning.world.problems import TIERS, WorldConfig
 
 
+def gold_costs(
+    tokenizer: Any, test: dict[str, list[Problem]], bounds: Sequence[int]
+) -> dict[str, Any]:
+    """Per tier: quantiles of the worked solutions' token cost (header, solution and eos, in
+    world tokens) and the share at each level."""
+    from roi_reasoning.records import actual_level
+    from roi_reasoning.world.tokenizer import solution_cost
+
+    out = {}
+    for tier, problems in test.items():
+        costs = sorted(solution_cost(tokenizer, p.solution) for p in problems)
+        pick = {f"p{q}": costs[min(len(costs) - 1, len(costs) * q // 100)] for q in (10, 50, 90)}
+        levels = [actual_level(c, bounds) for c in costs]
+        shares = {
+            f"level{k}": round(levels.count(k) / len(costs), 3) for k in range(len(bounds) + 1)
+        }
+        out[tier] = {"min": costs[0], **pick, "max": costs[-1], **shares}
+    return out
+
+
 def run_exams(
     policy: Policy, exams: Sequence[Exam], bounds: Sequence[int], method: str = "base"
 ) -> list[ExamOutcome]:
@@ -31,9 +51,11 @@ def run_exams(
     return score_completions(exams, completions, method=method, bounds=bounds)
 
 
-def _headers_in_order(text: str, n: int) -> bool:
-    numbers = [int(m.group(1)) for m in HEADER_RE.finditer(text)]
-    return numbers == list(range(1, n + 1))
+def in_order(outcome: ExamOutcome, n: int) -> bool:
+    """Headers ``## Problem 1..k`` in order, none skipped, and all n unless the budget cut it."""
+    numbers = [int(m.group(1)) for m in HEADER_RE.finditer(outcome.completion)]
+    k = len(numbers)
+    return k >= 1 and numbers == list(range(1, k + 1)) and (k == n or outcome.truncated)
 
 
 def measure_single(
@@ -74,9 +96,8 @@ def measure_papers(
         for kind in ("easy", "medium", "hard"):
             cell = [r for r in results if r.budget == budget and r.kind == kind]
             table[f"B{budget}"][kind] = round(sum(r.score for r in cell) / len(cell), 3)
-    loose = [r for r in results if r.budget == max(cfg.budgets)]
-    in_order = sum(_headers_in_order(r.completion, 3) for r in loose) / len(loose)
-    return {"score": dict(table), "in_order": round(in_order, 3), "exams": len(results)}
+    ordered = sum(in_order(r, 3) for r in results) / len(results)
+    return {"score": dict(table), "in_order": round(ordered, 3), "exams": len(results)}
 
 
 def measure(model: Any, tokenizer: Any, test: dict[str, list[Problem]], cfg: WorldConfig) -> dict:

@@ -1,0 +1,340 @@
+"""The embedded world: generator, splits, token costs, tokenizer, and a short real training run."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import statistics
+from pathlib import Path
+
+import pytest
+
+from roi_reasoning.data import TierSpec, load_jsonl, load_tier
+from roi_reasoning.exams import build_exams
+from roi_reasoning.formats import TEMPLATES, render_prompt
+from roi_reasoning.records import Problem
+from roi_reasoning.world import (
+    TIERS,
+    WorldConfig,
+    generate_tier,
+    load_world,
+    world_tiers,
+    write_world,
+)
+from roi_reasoning.world.problems import split_tier
+
+SMALL = WorldConfig(train_size=120, test_size=40)
+
+# ------------------------------------------------------------------ independent gold answers
+
+_ADD = ("finds", "gets", "wins", "buys", "receives", "orders", "collects", "makes", "add")
+_SUB = ("loses", "gives away", "breaks", "sells", "returns", "donates", "ships", "throws away")
+
+
+def recompute(question: str) -> int:
+    """The answer from the question's words alone (not from the generator's code)."""
+    lines = question.split("\n")
+    x = int(re.search(r"\d+", lines[0]).group())
+    for line in lines[1:-1]:
+        m = re.fullmatch(r"[A-Za-z]+(?: \d)?: ([a-z ]+?) (\d+)( more)?\.", line)
+        assert m, line
+        verb, v = m.group(1), int(m.group(2))
+        if verb == "multiply by":
+            x *= v
+        elif verb in _ADD:
+            assert m.group(3) or verb == "add", line
+            x += v
+        else:
+            assert verb in _SUB + ("subtract",), line
+            x -= v
+    return x
+
+
+def check_arithmetic(solution: str) -> None:
+    """Every ``a op b [op c...] = r`` written in a solution is true (integers, left to right)."""
+    for expr, result in re.findall(r"(\d+(?: [+\-*] \d+)+) = (\d+)", solution):
+        nums = [int(n) for n in re.findall(r"\d+", expr)]
+        ops = re.findall(r"[+\-*]", expr)
+        value = nums[0]
+        for op, n in zip(ops, nums[1:], strict=True):
+            value = value + n if op == "+" else value - n if op == "-" else value * n
+        assert value == int(result), f"{expr}={result}"
+
+
+# ------------------------------------------------------------------ generator
+
+
+def test_generator_is_seeded_and_prefix_stable():
+    for tier in TIERS:
+        a = generate_tier(tier, 30, seed=3)
+        assert a == generate_tier(tier, 30, seed=3)
+        assert a[10:] == generate_tier(tier, 20, seed=3, start=10)
+        assert [r["question"] for r in a] != [r["question"] for r in generate_tier(tier, 30, 4)]
+    with pytest.raises(ValueError, match="valid: easy, medium, hard"):
+        generate_tier("impossible", 1)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_golds_are_exact(tier):
+    for row in generate_tier(tier, 300, seed=1):
+        assert str(recompute(row["question"])) == row["answer"]
+        assert row["solution"].endswith(f"\\boxed{{{row['answer']}}}.")
+        check_arithmetic(row["solution"])
+        assert int(row["answer"]) > 0
+        assert set(row) >= {"id", "question", "answer", "solution", "source", "level"}
+
+
+def test_difficulty_grows_with_the_tier():
+    steps = {t: [r["level"] for r in generate_tier(t, 200)] for t in TIERS}
+    assert set(steps["easy"]) == {1, 2}
+    assert set(steps["medium"]) == {3, 4, 5}
+    assert min(steps["hard"]) >= 6
+    assert all("*" in r["solution"] for r in generate_tier("hard", 50))
+
+
+def test_write_world_splits_are_disjoint_and_load(tmp_path):
+    files = write_world(tmp_path, SMALL)
+    for tier in TIERS:
+        train = load_jsonl(files[tier]["train"])
+        test = load_jsonl(files[tier]["test"])
+        everything = load_jsonl(files[tier]["all"])
+        assert (len(train), len(test)) == (SMALL.train_size, SMALL.test_size)
+        assert not {p.question for p in train} & {p.question for p in test}
+        assert len({p.question for p in everything}) == len(everything)
+        assert {p.id for p in everything} == {p.id for p in train} | {p.id for p in test}
+        spec = TierSpec(source=world_tiers(tmp_path)[tier]["source"])
+        assert [p.id for p in load_tier(spec, tier)] == [p.id for p in test]
+    assert world_tiers(tmp_path, "train")["hard"]["source"] == files["hard"]["train"]
+    with pytest.raises(ValueError, match="valid"):
+        world_tiers(tmp_path, "dev")
+
+
+# ------------------------------------------------------------------ tokenizer and token costs
+
+
+@pytest.fixture(scope="module")
+def world_tok():
+    from roi_reasoning.world.tokenizer import build_tokenizer, world_corpus
+
+    cfg = WorldConfig()
+    rows = [r for t in TIERS for r in split_tier(t, SMALL)[0]]
+    tiers = {t: _problems(t, 12) for t in TIERS}
+    return build_tokenizer(world_corpus(rows, tiers), cfg.vocab_size)
+
+
+def _problems(tier: str, n: int) -> list[Problem]:
+    return [Problem.from_dict({**r, "tier": tier}) for r in generate_tier(tier, n, seed=9)]
+
+
+def _all_prompts(tiers: dict[str, list[Problem]]) -> list[str]:
+    texts = []
+    for n, names in ((1, ["hard"]), (3, list(TIERS))):
+        exams = build_exams(
+            {t: tiers[t] for t in names}, n=n, kinds=("easy", "hard"), budgets=[77, 1000], count=2
+        )
+        for exam in exams:
+            for bounds in ((48, 96, 192), (10, 300, 5000), (256, 512, 1024)):
+                for method in TEMPLATES:
+                    texts += [m["content"] for m in render_prompt(exam, method, bounds)]
+    return texts
+
+
+def test_tokenizer_round_trips_every_prompt_and_solution(world_tok):
+    tiers = {t: _problems(t, 6) for t in TIERS}
+    texts = _all_prompts(tiers) + [p.solution for ps in tiers.values() for p in ps]
+    unk = world_tok.unk_token_id
+    for text in texts:
+        ids = world_tok(text, add_special_tokens=False)["input_ids"]
+        assert unk not in ids, text
+        assert world_tok.decode(ids) == text
+    from roi_reasoning.world.tokenizer import TAG_TOKENS, template_phrases
+
+    extra = len(TAG_TOKENS) + 4 + len(template_phrases())  # + NA and the roles
+    assert len(world_tok) <= WorldConfig().vocab_size + extra
+
+
+def test_template_boilerplate_is_compact_and_keeps_tags_visible(world_tok):
+    from roi_reasoning.world.tokenizer import template_phrases
+
+    phrases = template_phrases()
+    assert "You are a careful mathematician." in phrases
+    assert not [p for p in phrases if "<predicted_level>" in p or "Level-" in p or p[-1:].isdigit()]
+    exam = build_exams({"hard": _problems("hard", 2)}, n=1, kinds=("easy",), budgets=[128])[0]
+    question = world_tok.tokenize(exam.problems[0].question)
+    for method in ("base", "plan-and-solve", "least-to-most", "budget"):
+        text = world_tok.apply_chat_template(
+            render_prompt(exam, method), add_generation_prompt=True, tokenize=False
+        )
+        assert len(world_tok.tokenize(text)) <= len(question) + 45, (
+            method
+        )  # ~150 without phrase tokens
+    roi = "\n".join(m["content"] for m in render_prompt(exam, "roi", (48, 96, 192)))
+    assert world_tok.tokenize(roi).count("<predicted_level>") == 2
+
+
+def test_tokenizer_chat_template_and_compact_tags(world_tok):
+    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "Q 12"}]
+    text = world_tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    assert (
+        text
+        == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ 12<|im_end|>\n<|im_start|>assistant\n"
+    )
+    assert world_tok.eos_token == "<|im_end|>" and world_tok.pad_token == "<|pad|>"
+    tag = world_tok.tokenize("<predicted_level>Level-3</predicted_level> \\boxed{NA}")
+    assert tag == ["<predicted_level>", "Level-3", "</predicted_level>", " ", "\\boxed{", "NA", "}"]
+    assert world_tok.tokenize("2024") == ["2", "0", "2", "4"]  # one token per digit
+    assert world_tok.decode(world_tok("NAME NAN")["input_ids"]) == "NAME NAN"
+
+
+def test_decode_with_offsets_on_world_tokenizer(world_tok):
+    from roi_reasoning.parsing import decode_with_offsets, split_segments
+
+    completion = "## Problem 1\n" + _problems("easy", 1)[0].solution + "\n\n## Problem 2\nx"
+    ids = world_tok(completion, add_special_tokens=False)["input_ids"] + [world_tok.eos_token_id]
+    text, starts = decode_with_offsets(world_tok, ids)
+    assert text == completion and len(starts) == len(ids)
+    segs = split_segments(text, starts, 2, truncated=False)
+    assert [s.index for s in segs] == [0, 1] and segs[0].tokens + segs[1].tokens == len(ids)
+
+
+def test_token_costs_span_the_level_bounds(world_tok):
+    from roi_reasoning.world.tokenizer import solution_cost
+
+    b0, b1, b2 = WorldConfig().level_bounds
+    tight = min(WorldConfig().budgets)
+    costs = {
+        t: [solution_cost(world_tok, r["solution"]) for r in generate_tier(t, 200)] for t in TIERS
+    }
+    share = {t: (lambda f, c=c: sum(map(f, c)) / len(c)) for t, c in costs.items()}
+    assert share["easy"](lambda c: c <= b0) >= 0.6  # easy ≈ Level-0 (two-step ones straddle b0)
+    assert share["medium"](lambda c: b0 < c <= b1) >= 0.7  # medium ≈ Level-1
+    assert share["hard"](lambda c: c > b1) >= 0.95  # hard ≈ Level-2 or above every bound
+    assert share["hard"](lambda c: c > tight) >= 0.8  # a hard problem eats the tight budget
+    assert statistics.median(costs["easy"]) < statistics.median(costs["medium"]) < tight
+    assert max(costs["hard"]) > b2  # some hard solutions are Level-3 (over every bound)
+
+
+def test_easy_tier_has_no_carries_and_harder_tiers_do():
+    def carries(solution: str) -> int:
+        found = 0
+        for a, op, b, _ in re.findall(r"(\d+) ([+-]) (\d+) = (\d+)", solution):
+            ua, ub = int(a) % 10, int(b) % 10
+            found += (ua + ub > 9) if op == "+" else (ub > ua)
+        return found
+
+    assert sum(carries(r["solution"]) for r in generate_tier("easy", 300)) == 0
+    assert sum(carries(r["solution"]) > 0 for r in generate_tier("medium", 100)) > 50
+
+
+def test_config_from_yaml_lists_hashes_like_tuples():
+    from roi_reasoning.world.model import config_hash
+
+    d = WorldConfig()
+    a = WorldConfig(level_bounds=list(d.level_bounds), budgets=list(d.budgets))
+    assert a == d and config_hash(a) == config_hash(d)
+    assert config_hash(dataclasses.replace(a, seed=1)) != config_hash(a)
+    with pytest.raises(ValueError, match="ascend"):
+        WorldConfig(level_bounds=(96, 48, 192))
+
+
+def test_scripted_eval_runs_on_world_tiers(tmp_path):
+    from roi_reasoning.evaluate import EvalConfig, run_eval
+
+    write_world(tmp_path / "w", SMALL)
+    cfg = EvalConfig(
+        out=str(tmp_path / "run"),
+        tiers=world_tiers(tmp_path / "w"),
+        level_bounds=[48, 96, 192],
+        budgets=[128],
+        count=2,
+    )
+    results = run_eval(cfg, progress=False)
+    assert {c["kind"] for c in results["cells"]} == {"easy", "medium", "hard"}
+
+
+# ------------------------------------------------------------------ a real (tiny) build
+
+TINY = WorldConfig(
+    train_size=60,
+    test_size=12,
+    vocab_size=300,
+    hidden_size=32,
+    intermediate_size=64,
+    num_layers=2,
+    num_heads=2,
+    steps=4,
+    warmup=1,
+    examples=40,
+    eval_size=2,
+    level_bounds=(8, 16, 24),  # tokens: short generations keep the measurement cheap
+    budgets=(16, 32),
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_world(tmp_path_factory):
+    from roi_reasoning.world import build_world_model
+
+    root = tmp_path_factory.mktemp("world-cache")
+    return root, build_world_model(TINY, root, progress=False)
+
+
+def test_tiny_build_trains_saves_and_loads(tiny_world):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from roi_reasoning.policies import Request
+    from roi_reasoning.policies.hf import HFPolicy
+    from roi_reasoning.world.model import config_hash, new_model
+
+    _, path = tiny_world
+    assert path.name == config_hash(TINY)
+    meta = load_world(path)
+    assert meta["config"] == TINY.to_dict() and meta["training"]["steps"] == TINY.steps
+    assert set(meta["quality"]["single"]) == set(TIERS)
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path)
+    assert tok.chat_template and tok.eos_token == "<|im_end|>"
+    initial = new_model(TINY, tok).state_dict()  # the same seeded initialisation
+    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, initial[k])]
+    assert len(changed) >= len(initial) // 2  # training moved the weights
+    exam = build_exams({"easy": _problems("easy", 2)}, n=1, kinds=("easy",), budgets=[9])[0]
+    policy = HFPolicy(str(path), batch_size=2)
+    [comp] = policy.generate([Request(render_prompt(exam, "base"), 9, exam, "base")])
+    assert 1 <= comp.tokens <= 9 and isinstance(comp.text, str)
+    tiers = world_tiers(path)
+    assert all(Path(spec["source"]).is_absolute() for spec in tiers.values())
+    assert len(load_tier(TierSpec(**tiers["hard"]), "hard")) == TINY.test_size
+
+
+def test_cache_hit_returns_without_retraining(tiny_world, monkeypatch):
+    import roi_reasoning.world.model as world_model
+
+    root, path = tiny_world
+    stamp = (path / "world.json").stat().st_mtime_ns
+
+    def boom(*args, **kwargs):
+        raise AssertionError("retrained a cached world")
+
+    monkeypatch.setattr(world_model, "train_model", boom)
+    assert world_model.build_world_model(TINY, root, progress=False) == path
+    assert (path / "world.json").stat().st_mtime_ns == stamp
+    other = dataclasses.replace(TINY, seed=1)
+    assert not world_model.is_complete(root / world_model.config_hash(other), other)
+    with pytest.raises(AssertionError, match="retrained"):
+        world_model.build_world_model(TINY, root, progress=False, force=True)
+    assert world_model.is_complete(path, TINY)  # a failed rebuild leaves the old build intact
+
+
+def test_in_order_accepts_only_ordered_headers_cut_by_the_budget():
+    from roi_reasoning.records import ExamOutcome
+    from roi_reasoning.world.quality import in_order
+
+    def outcome(text: str, truncated: bool) -> ExamOutcome:
+        return ExamOutcome("e", "g", "hard", 128, "base", (), 9, text, truncated)
+
+    assert in_order(outcome("## Problem 1\na\n## Problem 2\nb\n## Problem 3\nc", False), 3)
+    assert in_order(outcome("## Problem 1\na\n## Problem 2\nb", True), 3)  # cut by the budget
+    assert not in_order(outcome("## Problem 1\na\n## Problem 2\nb", False), 3)  # stopped early
+    assert not in_order(outcome("## Problem 2\nb\n## Problem 1\na", True), 3)
+    assert not in_order(outcome("no headers at all", True), 3)
