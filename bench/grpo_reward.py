@@ -5,6 +5,9 @@ noise hits both; the overhead is measured as the median step-time difference and
 reward function's own time (TRL's ``profiling`` of each reward call is not needed: we time the
 calls directly).
 
+Default: a tiny random model on the shared benchmark tiers. ``--model runs/demo/mft/final
+--world runs/demo/world`` measures the demo's own RARL setting (world exams, world bounds).
+
 Run example: ``python bench/grpo_reward.py --steps 6 --generations 8 --budget 128``
 """
 
@@ -51,11 +54,20 @@ def run(reward_mode: str, args, tok) -> tuple[list[float], float]:
         return reward
 
     rarl.make_reward = constant if reward_mode == "constant" else timed
+    extra = {}
+    if args.world:
+        from roi_reasoning.world import load_world, world_tiers
+
+        meta = load_world(args.world)
+        extra = {
+            "tiers": world_tiers(args.world, "train"),
+            "level_bounds": meta["config"]["level_bounds"],
+        }
     cfg = rarl.RARLConfig(
-        model="unused",
+        model=args.model or "unused",
         out=f"/tmp/roi-bench-grpo-{reward_mode}",
         budget=args.budget,
-        level_bounds=[32, 64, 128],
+        **({"level_bounds": [32, 64, 128]} | extra),
         count=8,
         num_generations=args.generations,
         batch_size=args.generations,
@@ -64,7 +76,10 @@ def run(reward_mode: str, args, tok) -> tuple[list[float], float]:
         save_steps=10**6,
         logging_steps=1,
     )
-    trainer = rarl.grpo_trainer(cfg, model=tiny_causal_lm(tok, hidden=args.hidden), tokenizer=tok)
+    objects = (
+        {} if args.model else {"model": tiny_causal_lm(tok, hidden=args.hidden), "tokenizer": tok}
+    )
+    trainer = rarl.grpo_trainer(cfg, **objects)
     trainer.train()
     rarl.make_reward = real
     steps = [h["step_time"] for h in trainer.state.log_history if "step_time" in h]
@@ -76,7 +91,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--generations", type=int, default=8)
     ap.add_argument("--budget", type=int, default=128, help="max completion tokens")
-    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--hidden", type=int, default=128, help="tiny random model's width")
+    ap.add_argument("--model", help="a model folder instead of the tiny random model")
+    ap.add_argument("--world", help="a built world folder: its train tiers and level bounds")
     args = ap.parse_args()
     tok = chat_tokenizer()
     const_steps, _ = run("constant", args, tok)

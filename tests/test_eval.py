@@ -62,6 +62,8 @@ def test_paper_phenomenon_in_miniature(tmp_path):
             assert cell["score"]["mean"] == 2 and cell["regret_tilde"] == 0
     roi_hard = skip[("roi", "hard", 100)]
     assert roi_hard["level_accuracy"] == 1 and roi_hard["skip_rate"] == pytest.approx(1 / 3)
+    # the scripted policy skips exactly the hard tier
+    assert roi_hard["skip_rate_by_tier"] == {"easy": 0.0, "medium": 0.0, "hard": 1.0}
     assert base[("roi", "easy", 100)]["level_accuracy"] == 1  # tagged with its true level
     assert base[("base", "easy", 100)]["level_accuracy"] is None  # base writes no tags
 

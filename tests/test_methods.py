@@ -48,6 +48,7 @@ def test_greedy_knapsack_drops_level3_and_charges_both_passes(tmp_path):
         cell = cells[("greedy-knapsack", kind)]
         assert cell["score"]["mean"] == 2 and cell["regret_tilde"] == 0
         assert cell["skip_rate"] == pytest.approx(1 / 3) and cell["level_accuracy"] == 1
+        assert cell["skip_rate_by_tier"] == {"easy": 0.0, "medium": 0.0, "hard": 1.0}
     for row in (r for r in rows if r["method"] == "greedy-knapsack"):
         per_problem = sum(o["tokens"] for o in row["outcomes"])
         assert (

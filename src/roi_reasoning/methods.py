@@ -80,7 +80,15 @@ def _merge(
         else:
             rows.append(
                 ProblemOutcome(
-                    problem.id, i, "skipped", tag_tokens, level, None, "NA", problem.points
+                    problem.id,
+                    i,
+                    "skipped",
+                    tag_tokens,
+                    level,
+                    None,
+                    "NA",
+                    problem.points,
+                    tier=problem.tier,
                 )
             )
     used = first.tokens + sum(s.tokens_used for s in solved)

@@ -104,8 +104,10 @@ def cell_metrics(
     pos_tokens = np.zeros(n)
     pos_count = np.zeros(n)
     counts = dict.fromkeys(STATUSES, 0)
+    by_tier: dict[str, list[bool]] = defaultdict(list)
     for exam in cell:
         for o in exam.outcomes:
+            by_tier[o.tier].append(o.status == "skipped")
             pos_correct[o.position] += o.correct
             pos_tokens[o.position] += o.tokens
             pos_count[o.position] += 1
@@ -129,6 +131,7 @@ def cell_metrics(
         "level_accuracy": level_acc,
         "confusion": confusion,
         "skip_rate": counts["skipped"] / total if total else 0.0,
+        "skip_rate_by_tier": {t: float(np.mean(v)) for t, v in by_tier.items() if t},
         "skip_precision": _skip_precision(cell, attempts, profiles),
         "status_counts": counts,
         "exhausted_exams": float(np.mean([e.truncated for e in cell])),

@@ -99,6 +99,7 @@ class ProblemOutcome(_Flat):
     answer: str | None
     points: float = 1.0
     grade_reason: str = ""
+    tier: str = ""  # the problem's tier (per-tier skip rates)
 
     @property
     def correct(self) -> bool:

@@ -297,15 +297,18 @@ def _skip_table(entries: Sequence[Entry]) -> list[str]:
         {s for e in entries for s in (e.cell.get("status_counts") or {})} - set(STATUSES)
     )
     statuses = [*STATUSES, *extra]
-    header = ["Method", "Paper", "Budget", "Exams", "Skip rate", "Skip precision"]
+    header = ["Method", "Paper", "Budget", "Exams", "Skip rate", "Skips by tier", "Skip precision"]
     header += ["Exhausted exams", "Budget util.", "Mean tokens", *statuses]
     rows = []
     for e in entries:
         c = e.cell
         counts = c.get("status_counts") or {}
+        by_tier = c.get("skip_rate_by_tier") or {}
+        tiers = " ".join(f"{t} {_num(v)}" for t, v in by_tier.items()) or DASH
         rows.append(
             _row_head(e)
-            + [_num(c.get("n_exams"), 0), _num(c.get("skip_rate")), _num(c.get("skip_precision"))]
+            + [_num(c.get("n_exams"), 0), _num(c.get("skip_rate")), tiers]
+            + [_num(c.get("skip_precision"))]
             + [_num(c.get("exhausted_exams")), _num(c.get("budget_utilisation"))]
             + [_num(c.get("tokens_mean"), 1)]
             + [_num(counts.get(s), 0) for s in statuses]

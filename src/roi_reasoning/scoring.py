@@ -84,6 +84,7 @@ def score_completions(
                     answer=seg.answer if seg else None,
                     points=problem.points,
                     grade_reason=reason,
+                    tier=problem.tier,
                 )
             )
         outcomes.append(
