@@ -139,7 +139,19 @@ def add_stage_parsers(sub: argparse._SubParsersAction) -> None:
     prof.add_argument("--seed", type=int)
     prof.add_argument("--no-progress", action="store_true")
     prof.set_defaults(handler=cmd_profile)
+    _add_training_parsers(sub)
+    _add_export_parsers(sub)
+    add_world_parser(sub)
 
+    demo = sub.add_parser("demo", help="world → profile → MFT → RARL → eval → report (CPU)")
+    demo.add_argument("--out", default="runs/demo")
+    demo.add_argument("--quick", action="store_true", help="smoke-sized run (seconds, not minutes)")
+    demo.add_argument("--seeds", type=_csv(int), help="exam seeds pooled per model (default 0,1,2)")
+    demo.add_argument("--no-progress", action="store_true")
+    demo.set_defaults(handler=cmd_demo)
+
+
+def _add_training_parsers(sub: argparse._SubParsersAction) -> None:
     mft = sub.add_parser("mft", help="Meta-Cognitive Fine-Tuning").add_subparsers(
         dest="action", required=True
     )
@@ -180,6 +192,8 @@ def add_stage_parsers(sub: argparse._SubParsersAction) -> None:
     rt.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     rt.set_defaults(handler=cmd_rarl_train)
 
+
+def _add_export_parsers(sub: argparse._SubParsersAction) -> None:
     export = sub.add_parser("export", help="exams for other RL frameworks").add_subparsers(
         dest="target", required=True
     )
@@ -194,12 +208,3 @@ def add_stage_parsers(sub: argparse._SubParsersAction) -> None:
     ve.add_argument("--seed", type=int, default=0)
     ve.add_argument("--level-bounds", type=_csv(int), default=[256, 512, 1024])
     ve.set_defaults(handler=cmd_export_verl)
-
-    add_world_parser(sub)
-
-    demo = sub.add_parser("demo", help="world → profile → MFT → RARL → eval → report (CPU)")
-    demo.add_argument("--out", default="runs/demo")
-    demo.add_argument("--quick", action="store_true", help="smoke-sized run (seconds, not minutes)")
-    demo.add_argument("--seeds", type=_csv(int), help="exam seeds pooled per model (default 0,1,2)")
-    demo.add_argument("--no-progress", action="store_true")
-    demo.set_defaults(handler=cmd_demo)

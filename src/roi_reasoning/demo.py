@@ -91,7 +91,6 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
     """Every stage's config for a world model folder: ``profile``, ``mft data``, ``mft train``,
     ``rarl train`` and ``eval <name>`` (base with the baselines, MFT, MFT+RARL). The YAML
     recipes ``configs/{mft,rarl}/world.yaml`` are these, for ``--out runs/demo``."""
-    from roi_reasoning.evaluate import EvalConfig
     from roi_reasoning.mft import MFTBuildConfig, MFTTrainConfig
     from roi_reasoning.profiling import ProfileConfig
     from roi_reasoning.rarl import RARLConfig
@@ -99,7 +98,7 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
 
     out, world = Path(cfg.out), Path(world)
     bounds, budgets = list(cfg.world.level_bounds), list(cfg.world.budgets)
-    train_tiers, test_tiers = world_tiers(world, "train"), world_tiers(world, "test")
+    train_tiers = world_tiers(world, "train")
     profile, data, mft = out / "profile.jsonl", out / "mft-data", out / "mft" / "final"
     hf = {"model": str(world), "batch_size": cfg.batch_size}
     configs: dict[str, Any] = {
@@ -150,26 +149,34 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
             logging_steps=5,
         ),
     }
-    models = {
-        "base": (world, BASELINES),
-        "mft": (mft, ["roi"]),
-        "mft+rarl": (out / "rarl" / "final", ["roi"]),
-    }
-    for name, (model, methods) in models.items():
-        configs[f"eval {name}"] = EvalConfig(
-            out=str(out / "eval" / name),
+    configs.update(_eval_configs(cfg, world, profile, mft))
+    return configs
+
+
+def _eval_configs(cfg: DemoConfig, world: Path, profile: Path, mft: Path) -> dict[str, Any]:
+    """``eval base`` (with the baselines), ``eval mft`` and ``eval mft+rarl`` on held-out
+    problems: Easy/Medium/Hard papers at both world budgets, ``seeds`` exam seeds pooled."""
+    from roi_reasoning.evaluate import EvalConfig
+    from roi_reasoning.world import world_tiers
+
+    rarl = Path(cfg.out) / "rarl" / "final"
+    models = {"base": (world, BASELINES), "mft": (mft, ["roi"]), "mft+rarl": (rarl, ["roi"])}
+    return {
+        f"eval {name}": EvalConfig(
+            out=str(Path(cfg.out) / "eval" / name),
             methods=methods,
             policy="hf",
             policy_args={"model": str(model), "batch_size": cfg.batch_size},
-            tiers=test_tiers,
-            budgets=budgets,
+            tiers=world_tiers(world, "test"),
+            budgets=list(cfg.world.budgets),
             count=cfg.eval_count * len(cfg.seeds),
             seed=cfg.seeds[0],
-            level_bounds=bounds,
+            level_bounds=list(cfg.world.level_bounds),
             profiles=str(profile),
             batch_size=cfg.batch_size,
         )
-    return configs
+        for name, (model, methods) in models.items()
+    }
 
 
 def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
