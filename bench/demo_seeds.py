@@ -17,11 +17,8 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
-from roi_reasoning.demo import DemoConfig, stage_configs
+from roi_reasoning.demo import DemoConfig, stage_configs, train_stages
 from roi_reasoning.evaluate import run_eval
-from roi_reasoning.mft import build_dataset
-from roi_reasoning.mft import train as mft_train
-from roi_reasoning.rarl import train as rarl_train
 
 KINDS = ("easy", "medium", "hard")
 
@@ -30,14 +27,11 @@ def train_seed(demo: Path, seed: int) -> Path:
     """Stages of one training seed under ``<demo>/seeds/<seed>``; cached like the demo's."""
     out = demo / "seeds" / str(seed)
     c = stage_configs(DemoConfig(out=str(out)), demo / "world")
-    profile = str(demo / "profile.jsonl")
-    data = replace(c["mft data"], profile=profile, seed=seed)
-    if not (Path(data.out) / "stats.json").exists():
-        build_dataset(data)
-    if not (Path(c["mft train"].out) / "final").exists():
-        mft_train(replace(c["mft train"], seed=seed))
-    if not (Path(c["rarl train"].out) / "final").exists():
-        rarl_train(replace(c["rarl train"], seed=seed))
+    profile = str(demo / "profile.jsonl")  # the demo's profile: same base-model samples
+    c["mft data"] = replace(c["mft data"], profile=profile, seed=seed)
+    c["mft train"] = replace(c["mft train"], seed=seed)
+    c["rarl train"] = replace(c["rarl train"], seed=seed)
+    train_stages(c, {})
     for name in ("eval mft", "eval mft+rarl"):
         run_eval(replace(c[name], profiles=profile), progress=False)
     return out

@@ -70,12 +70,32 @@ class DemoConfig:
         )
 
 
-def _stage(name: str, timings: dict[str, float], done: bool, run) -> Any:
-    start = time.perf_counter()
+def _stage(name: str, timings: dict[str, float], run, output: Path | None = None) -> Any:
+    """Time ``run()``; skip it when its ``output`` already exists (a finished stage)."""
+    done = output is not None and output.exists()
     print(f"[demo] {name}{' (cached)' if done else ''}", file=sys.stderr)
-    result = run()
+    start = time.perf_counter()
+    result = None if done else run()
     timings[name] = round(time.perf_counter() - start, 1)
     return result
+
+
+def train_stages(c: dict[str, Any], timings: dict[str, float]) -> None:
+    """MFT data, MFT and RARL from ``stage_configs``: a stage whose output exists is skipped
+    (training writes ``final/`` last); a crashed training stage resumes from its latest
+    checkpoint."""
+    from roi_reasoning.mft import build_dataset
+    from roi_reasoning.mft import train as mft_train
+    from roi_reasoning.rarl import train as rarl_train
+
+    data = c["mft data"]
+    _stage("mft data", timings, lambda: build_dataset(data), Path(data.out) / "stats.json")
+    for name, train in (("mft train", mft_train), ("rarl train", rarl_train)):
+        run_dir = Path(c[name].out)
+        resume = any(run_dir.glob("checkpoint-*"))
+        _stage(
+            name, timings, lambda t=train, n=name, r=resume: t(c[n], resume=r), run_dir / "final"
+        )
 
 
 def _link(link: Path, target: Path) -> None:
@@ -183,37 +203,18 @@ def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
     """Run (or resume) every stage; return the path of ``report.md``."""
     from roi_reasoning.cli import _report
     from roi_reasoning.evaluate import run_eval
-    from roi_reasoning.mft import build_dataset
-    from roi_reasoning.mft import train as mft_train
     from roi_reasoning.profiling import run_profile
-    from roi_reasoning.rarl import train as rarl_train
     from roi_reasoning.world import build_world_model
 
     out, timings = Path(cfg.out), {}
-    world = _stage(
-        "world model", timings, False, lambda: build_world_model(cfg.world, progress=progress)
-    )
+    world = _stage("world model", timings, lambda: build_world_model(cfg.world, progress=progress))
     _link(out / "world", world)
     c = stage_configs(cfg, world)
-    _stage("profile", timings, False, lambda: run_profile(c["profile"], progress=progress))
-    # A stage whose output exists is skipped (training writes final/ last); training stages
-    # that crashed resume from their latest checkpoint.
-    data = Path(c["mft data"].out) / "stats.json"
-    _stage(
-        "mft data", timings, data.exists(), lambda: data.exists() or build_dataset(c["mft data"])
-    )
-    for name, train in (("mft train", mft_train), ("rarl train", rarl_train)):
-        run_dir = Path(c[name].out)
-        final, resume = run_dir / "final", any(run_dir.glob("checkpoint-*"))
-        _stage(
-            name,
-            timings,
-            final.exists(),
-            lambda f=final, t=train, n=name, r=resume: f.exists() or t(c[n], resume=r),
-        )
+    _stage("profile", timings, lambda: run_profile(c["profile"], progress=progress))
+    train_stages(c, timings)
     evals = [k for k in c if k.startswith("eval ")]
     for name in evals:
-        _stage(name, timings, False, lambda n=name: run_eval(c[n], progress=progress))
+        _stage(name, timings, lambda n=name: run_eval(c[n], progress=progress))
     _report([c[n].out for n in evals], plots=True, out=str(out / "report.md"))
     (out / "timings.json").write_text(json.dumps(timings, indent=2))
     return out / "report.md"
