@@ -53,12 +53,12 @@ L0, L1, L3 = render_tag(0), render_tag(1), render_tag(3)
             False,
             [(0, None, "1", 4, False), (1, None, "2", 4, False)],
         ),
-        # extra text before, and the model writing a problem that was not asked
+        # a preamble is problem 1's cost (9 tokens, not 4); a problem that was not asked is tail
         (
             "Sure! ## Problem 1 x\n## Problem 1\n\\boxed{4}\n## Problem 2\n\\boxed{9}",
             1,
             False,
-            [(0, None, "4", 4, False)],
+            [(0, None, "4", 9, False)],
         ),
         # restated header stays in the current segment; skipped numbering leaves a gap
         (
@@ -101,8 +101,9 @@ def test_every_token_attributed_once_and_never_across_problems():
     text = f"Intro words\n## Problem 1\n{L0} a b \\boxed{{1}}\n## Problem 2\nc \\boxed{{2}}\n## Problem 3 extra"
     starts = ws_starts(text)
     segs = split_segments(text, starts, 2, truncated=False)
-    assert [s.tokens for s in segs] == [7, 5]
-    assert sum(s.tokens for s in segs) + 2 + 4 == len(starts)  # intro (2) + extra problem (4)
+    assert [s.tokens for s in segs] == [2 + 7, 5]  # the intro is problem 1's cost
+    assert sum(s.tokens for s in segs) + 4 == len(starts)  # + the extra problem (budget only)
+    assert segs[0].predicted_level is None  # its tag came after the intro: no prediction
     for s in segs:
         assert "Problem 2" not in text[s.start : s.end] or s.index == 1
 

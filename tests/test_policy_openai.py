@@ -1,5 +1,6 @@
-"""The openai policy against real HTTP servers: a scripted http.server (fast: retries, key
-hygiene, accounting) and llama.cpp's OpenAI-compatible server on SmolLM2-135M (slow)."""
+"""The openai policy against real HTTP servers: a scripted http.server (fast: retries, malformed
+bodies, fail-fast batches, partial results, key hygiene, accounting, CLI exit codes) and
+llama.cpp's OpenAI-compatible server on SmolLM2-135M (slow)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import dataclasses
 import importlib.util
 import json
 import logging
+import re
 import socket
 import subprocess
 import sys
@@ -34,7 +36,27 @@ from roi_reasoning.records import Exam, Problem  # noqa: E402
 SECRET = "sk-test-9f8e7d6c5b4a-secret"
 LONG = "We add 2 and 3 to get 5. " * 12 + "\\boxed{5}"
 
-# script name (the user message) -> what the server does on attempt 1, 2, ... (last repeats)
+
+def completion(model: str, text: str | None, finish: str) -> dict:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": finish,
+            }
+        ],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+    }
+
+
+OK2 = ("ok", "second try \\boxed{2}", "stop")
+
+# script name (the user message, or the server's `mode`) -> what the server does on attempt 1, 2, ... (last repeats)
 SCRIPTS: dict[str, list[tuple]] = {
     "ok": [("ok", "We add 2 and 3 to get 5. \\boxed{5}", "stop")],
     "long-stop": [("ok", LONG, "stop")],
@@ -45,6 +67,16 @@ SCRIPTS: dict[str, list[tuple]] = {
     "bad": [("status", 400, {})],
     "who": [("status", 401, {})],
     "slow": [("slow", 1.5), ("ok", "done \\boxed{3}", "stop")],
+    "err500": [("status", 500, {})],
+    # 200 responses that are no chat completion, then a good one
+    "garbled": [
+        ("raw", "application/json", b'{"choices": [{"mess'),
+        ("ok", "g \\boxed{4}", "stop"),
+    ],
+    "html": [("raw", "text/html", b"<html><body>Bad gateway</body></html>"), ("ok", "h", "stop")],
+    "no-choices": [("json", {"id": "x", "object": "chat.completion", "choices": []}), OK2],
+    "no-text": [("json", completion("m", None, "stop")), OK2],
+    "always-garbled": [("raw", "application/json", b"<!doctype html>")],
 }
 
 
@@ -58,6 +90,7 @@ class ScriptedServer(ThreadingHTTPServer):
         self.auth: list[str] = []
         self.in_flight = self.peak = 0
         self.lock = threading.Lock()
+        self.mode: str | None = None  # a script for every request, whatever its message
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -66,11 +99,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # keep pytest output clean
         pass
 
-    def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode()
+    def _send(
+        self, status: int, payload: dict | bytes, headers: dict | None = None, ctype: str = ""
+    ) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         with contextlib.suppress(OSError):  # the client may have given up (timeout test)
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", ctype or "application/json")
             self.send_header("Content-Length", str(len(data)))
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
@@ -79,8 +114,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        name = body["messages"][-1]["content"]
         srv = self.server
+        name = srv.mode or body["messages"][-1]["content"]
         with srv.lock:
             srv.hits[name] += 1
             attempt = srv.hits[name]
@@ -100,6 +135,10 @@ class Handler(BaseHTTPRequestHandler):
         if action[0] == "slow":
             threading.Event().wait(action[1])
             return self._send(200, {"error": "too late"})
+        if action[0] == "raw":
+            return self._send(200, action[2], ctype=action[1])
+        if action[0] == "json":
+            return self._send(200, action[1])
         if action[0] == "status":
             # A careless server that echoes the Authorization header back in its error body.
             msg = f"scripted {action[1]}; you sent {self.headers.get('Authorization')}"
@@ -107,23 +146,6 @@ class Handler(BaseHTTPRequestHandler):
         if name.startswith("wait"):
             threading.Event().wait(0.05)
         self._send(200, completion(body["model"], action[1], action[2]))
-
-
-def completion(model: str, text: str, finish: str) -> dict:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 0,
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": finish,
-            }
-        ],
-        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
-    }
 
 
 @pytest.fixture
@@ -162,9 +184,9 @@ def _req(content: str, budget: int = 40, **kw) -> Request:
 
 @pytest.fixture
 def sleeps(monkeypatch):
-    """Record the policy's backoff sleeps instead of sleeping (the module's `time` only)."""
+    """Record the policy's backoff sleeps instead of sleeping."""
     seen: list[float] = []
-    monkeypatch.setattr(openai_policy, "time", SimpleNamespace(sleep=seen.append))
+    monkeypatch.setattr(openai_policy, "_backoff_sleep", lambda _stopped, s: seen.append(s))
     return seen
 
 
@@ -226,6 +248,13 @@ def test_key_never_leaks(server, tok, sleeps, monkeypatch, caplog):
     assert not [text for text in leaks if SECRET in text]
 
 
+def test_long_error_body_is_redacted_before_it_is_cut(server, tok, monkeypatch):
+    monkeypatch.setenv("ROI_TEST_OPENAI_KEY", SECRET)
+    policy = _policy(server, tok)
+    for pad in range(490, 500):  # the key straddles the 500-character cap
+        assert SECRET[:8] not in policy._snippet("x" * pad + SECRET)
+
+
 def test_missing_key_sends_a_dummy(server, tok, monkeypatch):
     monkeypatch.delenv("ROI_TEST_OPENAI_KEY", raising=False)
     _policy(server, tok).generate([_req("ok")])
@@ -277,6 +306,123 @@ def test_multibyte_text_offsets_stay_in_range(tok):
     starts = openai_policy.token_starts(tok, text)
     assert starts == sorted(starts) and all(0 <= s < len(text) for s in starts)
     assert len(starts) == len(tok(text, add_special_tokens=False)["input_ids"])
+
+
+# --- malformed 200 bodies, fail-fast batches, partial results, CLI exit codes --------------
+
+
+@pytest.mark.parametrize(
+    "name,text",
+    [
+        ("garbled", "g \\boxed{4}"),  # "application/json" that does not parse
+        ("html", "h"),  # a proxy's HTML page
+        ("no-choices", OK2[1]),  # "choices": []
+        ("no-text", OK2[1]),  # a choice whose message content is null
+    ],
+)
+def test_malformed_200_is_retried_like_5xx(server, tok, sleeps, name, text):
+    comp = _policy(server, tok).generate([_req(name)])[0]
+    assert server.hits[name] == 2 and comp.extra["attempts"] == 2 and comp.text == text
+    assert len(sleeps) == 1 and 0 < sleeps[0] <= 0.05  # the same backoff as a 5xx
+
+
+def test_malformed_200_exhausts_retries_with_clear_message(server, tok, sleeps):
+    with pytest.raises(OpenAIPolicyError, match=r"malformed 200 .*doctype.*after 3 attempts"):
+        _policy(server, tok, max_retries=2).generate([_req("always-garbled")])
+    assert server.hits["always-garbled"] == 3 and len(sleeps) == 2
+
+
+def test_always_failing_server_fails_fast(server, tok, sleeps):
+    """max_retries=2, 5 exams, 8 threads: one request probes; its 3 attempts are all."""
+    server.mode = "err500"
+    reqs = [_req(f"exam-{i}") for i in range(5)]
+    with pytest.raises(OpenAIPolicyError) as err:
+        _policy(server, tok, max_retries=2, concurrency=8).generate(reqs)
+    assert server.hits["err500"] == 3 and len(sleeps) == 2  # not 3 per exam
+    assert err.value.attempts == 3 and err.value.status == 500 and err.value.completions == {}
+    assert re.search(r"HTTP 500.*after 3 attempts; 0 of 5 requests completed", str(err.value))
+
+
+def test_no_server_fails_fast(tok, sleeps):
+    policy = OpenAIPolicy(
+        "m", base_url=f"http://127.0.0.1:{_free_port()}/v1", tokenizer=tok, max_retries=2
+    )
+    with pytest.raises(OpenAIPolicyError, match=r"connection error.*after 3 attempts") as err:
+        policy.generate([_req(f"exam-{i}") for i in range(5)])
+    assert err.value.attempts == 3 and len(sleeps) == 2  # one request retried, not five
+
+
+def test_server_breaking_mid_run_costs_in_flight_plus_retries(server, tok, sleeps):
+    policy = _policy(server, tok, max_retries=2, concurrency=8)
+    policy.generate([_req("ok")])  # the endpoint answered: the next batch runs in parallel
+    server.mode = "err500"
+    with pytest.raises(OpenAIPolicyError, match="after 3 attempts"):
+        policy.generate([_req(f"exam-{i}") for i in range(5)])
+    assert 3 <= server.hits["err500"] <= 5 + 2  # first attempts in flight + one probe's retries
+    server.hits.clear()
+    with pytest.raises(OpenAIPolicyError):  # the failure is remembered: the next batch probes
+        policy.generate([_req(f"exam-{i}") for i in range(5)])
+    assert server.hits["err500"] == 3
+
+
+def test_failed_batch_keeps_the_completions_that_succeeded(server, tok, sleeps):
+    names = ["ok-0", "no-text", "down", "ok-3", "ok-4"]  # one thread: run in this order
+    policy = _policy(server, tok, max_retries=2, concurrency=1)
+    with pytest.raises(OpenAIPolicyError) as err:
+        policy.generate([_req(n) for n in names])
+    assert server.hits["down"] == 3 and server.hits["ok-3"] == server.hits["ok-4"] == 0
+    done = err.value.completions
+    assert sorted(done) == [0, 1] and done[1].text == OK2[1] and done[1].extra["attempts"] == 2
+    assert re.search(r"HTTP 503.*after 3 attempts; 2 of 5 requests completed", str(err.value))
+    assert done[0] == policy.generate([_req("ok-0")])[0]  # what a healthy batch returns
+
+
+def test_concurrent_failure_keeps_every_request_that_reached_the_server(server, tok, sleeps):
+    names = ["wait-0", "wait-1", "wait-2", "bad"]
+    policy = _policy(server, tok, concurrency=4)
+    policy.generate([_req("ok")])
+    with pytest.raises(OpenAIPolicyError, match="HTTP 400") as err:
+        policy.generate([_req(n) for n in names])
+    done = err.value.completions
+    assert server.hits["bad"] == 1 and 3 not in done
+    for i, name in enumerate(names[:3]):  # started before the 400 stopped the batch: kept
+        assert (i in done) == (server.hits[name] == 1)
+        assert i not in done or done[i].text == f"echo {name}"
+
+
+@pytest.mark.parametrize(
+    "case,pattern",
+    [
+        ("who", r"HTTP 401: .*<redacted>.* \(not retryable\)"),
+        ("err500", r"HTTP 500: .* after 2 attempts"),
+        ("no-server", r"connection error \(\w+\) after 2 attempts"),
+    ],
+)
+def test_cli_reports_endpoint_failure_as_one_line_exit_2(
+    server, tok, sleeps, tmp_path, monkeypatch, capsys, case, pattern
+):
+    from roi_reasoning import cli
+
+    monkeypatch.setenv("ROI_TEST_OPENAI_KEY", SECRET)
+    tok.save_pretrained(tmp_path / "tok")
+    port = _free_port() if case == "no-server" else server.server_address[1]
+    server.mode = case
+    argv = ["eval", "--policy", "openai", "--out", str(tmp_path / "run"), "--methods", "base"]
+    argv += ["--kinds", "easy", "--budgets", "64", "--count", "1", "--no-progress", "--no-plots"]
+    for kv in (
+        "model=m",
+        f"base_url=http://127.0.0.1:{port}/v1",
+        f"tokenizer={tmp_path / 'tok'}",
+        "api_key_env=ROI_TEST_OPENAI_KEY",
+        "max_retries=1",
+    ):
+        argv += ["--policy-arg", kv]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert SECRET not in err and "Traceback" not in err
+    assert err.startswith(f"error: http://127.0.0.1:{port}/v1/: m: ") and err.count("\n") == 1
+    assert re.search(pattern, err)
+    assert (tmp_path / "run" / "samples.jsonl").read_text() == ""  # nothing half-written
 
 
 # --- slow: a real OpenAI-compatible server (llama.cpp) on a real model ----------------------

@@ -46,10 +46,11 @@ def order_positions(ranks: Sequence[int], kind: str) -> list[int]:
     return orders[kind]()
 
 
-def group_id(problem_ids: Sequence[str]) -> str:
-    """Stable id of a drawn problem set (order-insensitive): the same problems, the same id."""
+def group_id(problem_ids: Sequence[str], draw: int) -> str:
+    """Stable id of the ``draw``-th drawn problem set: a digest of its problems (order-insensitive)
+    plus the draw index, so the same problems drawn twice still make two distinct groups."""
     digest = hashlib.sha1("\x1f".join(sorted(problem_ids)).encode()).hexdigest()
-    return digest[:12]
+    return f"{digest[:12]}-{draw}"
 
 
 class _Pool:
@@ -98,7 +99,7 @@ def build_exams(
     pools = {t: _Pool(tiers[t], random.Random(f"{seed}:{t}")) for t in names}
     ranks = [names.index(t) for t in composition]
     exams = []
-    for _ in range(count):
+    for draw in range(count):
         drawn: list[Problem] = []
         taken: set[str] = set()
         for pos, tier in enumerate(composition):
@@ -106,7 +107,7 @@ def build_exams(
             taken.add(p.id)
             pts = float(points[pos]) if points is not None else p.points
             drawn.append(Problem(**{**p.to_dict(), "tier": tier, "points": pts}))
-        gid = group_id([p.id for p in drawn])
+        gid = group_id([p.id for p in drawn], draw)
         for budget in budgets:
             for kind in kinds:
                 ordered = tuple(drawn[i] for i in order_positions(ranks, kind))
@@ -123,7 +124,7 @@ def write_exams(exams: Sequence[Exam], path: str | os.PathLike[str]) -> None:
 
 def load_exams(path: str | os.PathLike[str]) -> list[Exam]:
     """Exams from JSONL, validated; DataError names file and line."""
-    exams = []
+    exams, seen = [], {}
     for lineno, row in read_jsonl(path):
         try:
             exam = Exam.from_dict(row)
@@ -131,5 +132,8 @@ def load_exams(path: str | os.PathLike[str]) -> list[Exam]:
             raise DataError(path, lineno, f"not an exam record ({exc!r})") from None
         if exam.budget <= 0 or not exam.problems:
             raise DataError(path, lineno, "exam needs a positive budget and at least one problem")
+        if exam.id in seen:  # resume and Regret~ key records by exam id
+            raise DataError(path, lineno, f"duplicate exam id {exam.id!r} (line {seen[exam.id]})")
+        seen[exam.id] = lineno
         exams.append(exam)
     return exams

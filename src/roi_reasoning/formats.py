@@ -21,7 +21,14 @@ Messages = list[dict[str, str]]
 TAG_RE = re.compile(
     r"<\s*predicted_level\s*>\s*level\s*-?\s*(\d+)\s*<\s*/\s*predicted_level\s*>", re.IGNORECASE
 )
-HEADER_RE = re.compile(r"(?im)^[ \t]*(?:#{1,6}[ \t]*|\*\*[ \t]*)?problem[ \t]+(\d+)\b[^\n]*")
+# A problem header proper: `## Problem 3`, `**Problem 3:**`, `Problem 3 (2 points).` — not the
+# rest of its line, which may already hold the solution or the answer.
+_HEADER = (
+    r"(?:#{1,6}[ \t]*|\*\*[ \t]*)?problem[ \t]+(\d+)\b"
+    r"(?:[ \t]*\([^)\n]*\))?(?:[ \t]*[:.])?(?:[ \t]*\*\*)?"
+)
+HEADER_RE = re.compile(r"(?im)^[ \t]*" + _HEADER)  # at a line start (segment boundaries)
+HEADER_AT = re.compile(_HEADER, re.IGNORECASE)  # .match(text, pos): a header exactly at pos
 
 SYSTEM = (
     "You are a careful mathematician. Reason step by step and put each final answer in \\boxed{}."
@@ -32,13 +39,34 @@ def render_tag(level: int) -> str:
     return f"<predicted_level>Level-{level}</predicted_level>"
 
 
-def parse_tag(text: str, bounds: Sequence[int] = DEFAULT_LEVEL_BOUNDS) -> int | None:
-    """Level k of the first tag in ``text``; None if there is no tag or k is out of 0..len(bounds)."""
-    m = TAG_RE.search(text)
+def _level(m: re.Match[str] | None, bounds: Sequence[int]) -> int | None:
     if m is None:
         return None
     k = int(m.group(1))
     return k if 0 <= k <= len(bounds) else None
+
+
+def parse_tag(text: str, bounds: Sequence[int] = DEFAULT_LEVEL_BOUNDS) -> int | None:
+    """Level k of the first tag anywhere in ``text``; None if none or k is out of 0..len(bounds).
+    Not a prediction: use ``leading_tag`` on a segment (DESIGN.md §4)."""
+    return _level(TAG_RE.search(text), bounds)
+
+
+def leading_tag_match(body: str) -> re.Match[str] | None:
+    """The tag that opens ``body``, or None. It must come first: after optional whitespace and
+    the problem's header, with nothing but whitespace between. A tag anywhere later was written
+    after reasoning had begun, so it predicts nothing (DESIGN.md §4)."""
+    pos = len(body) - len(body.lstrip())
+    header = HEADER_AT.match(body, pos)
+    if header is not None:
+        rest = body[header.end() :]
+        pos = header.end() + len(rest) - len(rest.lstrip())
+    return TAG_RE.match(body, pos)
+
+
+def leading_tag(body: str, bounds: Sequence[int] = DEFAULT_LEVEL_BOUNDS) -> int | None:
+    """A segment's predicted level: its leading tag's k, or None (no leading tag, k out of range)."""
+    return _level(leading_tag_match(body), bounds)
 
 
 def refusal(bounds: Sequence[int] = DEFAULT_LEVEL_BOUNDS) -> str:

@@ -5,8 +5,11 @@ bootstrap CI over exams; Regret~ = (Score_easy − Score)/Score_easy on the grou
 share; oracle value V* = the hindsight MCKP optimum over profiled attempts (when a profile table
 is given), oracle regret V* − Score and gap (V* − Score)/V*; P1..PN accuracy; level accuracy and
 the (L+1)×(L+1) confusion (rows predicted, cols actual level) over reached, tagged, not-skipped
-problems (a skip's cost is not revealed); skip rate and skip precision (skipped problems the same
-method fails whenever it tries them, in any paper, else per the profile's success rate < 0.5).
+problems whose segment finished (a skip's cost is not revealed; a segment the budget cut has a
+censored actual level: counted apart as ``level_censored``); ``skip_tag_answered``: the share of
+Level-top (skip) tags followed by a real answer instead of NA; skip rate and skip precision
+(skipped problems the same method fails whenever it tries and finishes them, in any paper, else
+per the profile's success rate < 0.5).
 
 Run example: ``python -c "from roi_reasoning.metrics import compute_cells; help(compute_cells)"``
 """
@@ -38,11 +41,12 @@ def bootstrap_ci(values: Sequence[float], *, n: int = 2000, seed: int = 0) -> di
 
 
 def _attempt_index(outcomes: Sequence[ExamOutcome]) -> dict[tuple[str, str], list[bool]]:
-    """(method, problem id) -> correctness of every real attempt (answered or cut)."""
+    """(method, problem id) -> correctness of every finished attempt (a cut attempt says nothing
+    about whether the method could solve the problem)."""
     index: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for exam in outcomes:
         for o in exam.outcomes:
-            if o.status in ("correct", "wrong", "exhausted"):
+            if o.status in ("correct", "wrong"):
                 index[(exam.method, o.problem_id)].append(o.correct)
     return index
 
@@ -66,15 +70,28 @@ def _skip_precision(cell: Sequence[ExamOutcome], attempts: dict, profiles: Profi
     return precise / judged if judged else None
 
 
-def _levels(cell: Sequence[ExamOutcome], n_levels: int) -> tuple[float | None, list[list[int]]]:
+def _levels(cell: Sequence[ExamOutcome], n_levels: int) -> dict[str, Any]:
+    """Level accuracy and confusion over tagged segments that finished; censored ones apart."""
     confusion = np.zeros((n_levels, n_levels), dtype=int)
+    censored = skip_tags = skip_answered = 0
     for exam in cell:
         for o in exam.outcomes:
+            if o.predicted_level == n_levels - 1:
+                skip_tags += 1
+                skip_answered += o.status in ("correct", "wrong")
             if o.predicted_level is None or o.actual_level is None or o.status == "skipped":
+                continue
+            if o.status == "exhausted":  # cut by the budget: its actual level is unknown
+                censored += 1
                 continue
             confusion[o.predicted_level, o.actual_level] += 1
     total = confusion.sum()
-    return (float(np.trace(confusion) / total) if total else None), confusion.tolist()
+    return {
+        "level_accuracy": float(np.trace(confusion) / total) if total else None,
+        "confusion": confusion.tolist(),
+        "level_censored": censored,
+        "skip_tag_answered": skip_answered / skip_tags if skip_tags else None,
+    }
 
 
 def _oracle(cell: Sequence[ExamOutcome], profiles: Profiles | None) -> float | None:
@@ -112,7 +129,7 @@ def cell_metrics(
             pos_tokens[o.position] += o.tokens
             pos_count[o.position] += 1
             counts[o.status] += 1
-    level_acc, confusion = _levels(cell, len(bounds) + 1)
+    levels = _levels(cell, len(bounds) + 1)
     total = sum(counts.values())
     score = bootstrap_ci(scores, seed=seed)
     v_star = _oracle(cell, profiles)
@@ -128,8 +145,7 @@ def cell_metrics(
         "oracle_gap": None if v_star is None else normalised_gap(v_star, score["mean"]),
         "position_accuracy": (pos_correct / np.maximum(pos_count, 1)).tolist(),
         "position_tokens": (pos_tokens / np.maximum(pos_count, 1)).tolist(),
-        "level_accuracy": level_acc,
-        "confusion": confusion,
+        **levels,
         "skip_rate": counts["skipped"] / total if total else 0.0,
         "skip_rate_by_tier": {t: float(np.mean(v)) for t, v in by_tier.items() if t},
         "skip_precision": _skip_precision(cell, attempts, profiles),
@@ -144,6 +160,24 @@ def _cell_key(key: tuple[str, str, int]) -> tuple:
     method, kind, budget = key
     rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
     return (method, budget, rank, kind)
+
+
+def _group_means(exams: Sequence[ExamOutcome]) -> dict[str, float]:
+    by_group: dict[str, list[float]] = defaultdict(list)
+    for e in exams:
+        by_group[e.group].append(e.score)
+    return {g: float(np.mean(v)) for g, v in by_group.items()}
+
+
+def _regret_tilde(easy: Sequence[ExamOutcome], cell: Sequence[ExamOutcome]) -> float | None:
+    """Regret~ over the groups both cells share, each group's exams averaged (not the last kept)."""
+    s_easy, s_cell = _group_means(easy), _group_means(cell)
+    shared = [g for g in s_cell if g in s_easy]
+    if not shared:
+        return None
+    return regret_tilde(
+        float(np.mean([s_easy[g] for g in shared])), float(np.mean([s_cell[g] for g in shared]))
+    )
 
 
 def compute_cells(
@@ -164,11 +198,6 @@ def compute_cells(
         metrics = cell_metrics(cell, bounds, attempts, profiles, seed)
         easy = groups.get((key[0], "easy", key[2]))
         if easy is not None:
-            easy_by_group = {e.group: e.score for e in easy}
-            shared = [e for e in cell if e.group in easy_by_group]
-            if shared:
-                s_easy = float(np.mean([easy_by_group[e.group] for e in shared]))
-                s = float(np.mean([e.score for e in shared]))
-                metrics["regret_tilde"] = regret_tilde(s_easy, s)
+            metrics["regret_tilde"] = _regret_tilde(easy, cell)
         cells.append(metrics)
     return cells

@@ -5,8 +5,11 @@ correct sample, tagged with the level of its own length ("tag alignment"); if no
 correct, or the shortest correct one is above the top bound, the refusal
 ``<predicted_level>Level-3</predicted_level> \\boxed{NA}`` ("refusal learning"). First single
 problems, then multi-problem exams whose targets are the per-problem targets in order, a problem
-turned into a refusal when its target would overflow the budget left. Levels are measured on
-the composed completion with the policy's tokenizer, exactly as the reward measures them.
+turned into a refusal unless it, the refusals after it and EOS fit the budget. Levels are
+measured on the whole composed completion with the policy's tokenizer and EOS, exactly as the
+reward measures them (``parsing.text_completion``), and a solution whose aligned level reaches
+the skip level becomes the refusal — so the RARL reward pays every non-refused target problem
+(``targets.jsonl`` beside the dataset lists each row's exam, levels and completion).
 
 Run example: ``roi mft build --profile runs/profile.jsonl --tokenizer runs/world/base --out runs/mft-data``
 """
@@ -24,8 +27,8 @@ from typing import Any
 from roi_reasoning.data import DEFAULT_TIERS, TierSpec, load_tier
 from roi_reasoning.evaluate import read_samples
 from roi_reasoning.exams import build_exams
-from roi_reasoning.formats import HEADER_RE, refusal, render_prompt, render_tag
-from roi_reasoning.parsing import split_segments
+from roi_reasoning.formats import HEADER_RE, leading_tag_match, refusal, render_prompt, render_tag
+from roi_reasoning.parsing import split_segments, text_completion
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, actual_level
 
 
@@ -46,11 +49,17 @@ class MFTBuildConfig:
 
 
 def solution_body(text: str) -> str:
-    """A single-problem sample's own solution: its first segment minus the header line."""
+    """A single-problem sample's own solution: problem 1's segment without its header proper and
+    any tag the sample wrote after it. The rest of the header line is kept: a sample may answer
+    right there (``## Problem 1: 2 + 3 = 5, so \\boxed{5}``)."""
     segs = split_segments(text, [], 1, truncated=False)
     body = text[segs[0].start : segs[0].end] if segs else text
-    m = HEADER_RE.match(body)
-    return (body[m.end() :] if m else body).strip()
+    m = HEADER_RE.search(body)
+    if m is not None:
+        body = body[: m.start()] + body[m.end() :].lstrip(" \t")
+    body = body.strip()
+    tag = leading_tag_match(body)
+    return body[tag.end() :].strip() if tag else body
 
 
 def shortest_correct(samples: Sequence[dict[str, Any]], bounds: Sequence[int]) -> dict | None:
@@ -60,52 +69,62 @@ def shortest_correct(samples: Sequence[dict[str, Any]], bounds: Sequence[int]) -
 
 
 class _Composer:
-    """Builds tagged completions and measures them with the policy's tokenizer."""
+    """Builds tagged completions and measures them as the reward does: the policy's tokens with
+    EOS (``parsing.text_completion``), segmented by ``parsing.split_segments``."""
 
     def __init__(self, tokenizer: Any, bounds: Sequence[int]) -> None:
-        self.tok, self.bounds = tokenizer, list(bounds)
+        self.tok, self.bounds, self.top = tokenizer, list(bounds), len(bounds)
 
-    def tokens(self, text: str) -> list[int]:
-        enc = self.tok(text, add_special_tokens=False, return_offsets_mapping=True)
-        return [s for s, _ in enc["offset_mapping"]]
+    def render(self, bodies: Sequence[str | None], levels: Sequence[int]) -> str:
+        parts = []
+        for i, (body, level) in enumerate(zip(bodies, levels, strict=True)):
+            answer = refusal(self.bounds) if body is None else f"{render_tag(level)} {body}"
+            parts.append(f"## Problem {i + 1}\n{answer}\n")
+        return "".join(parts)
 
-    def compose(self, bodies: Sequence[str | None], budget: int) -> tuple[str, list[int | None]]:
-        """Completion text and per-problem levels; None bodies and overflowing ones refuse."""
-        parts: list[str] = []
-        levels: list[int | None] = []
+    def measure(self, text: str, n: int) -> tuple[int, list[int]]:
+        """(generated tokens with EOS, actual level of each problem's segment)."""
+        comp = text_completion(self.tok, text)
+        segs = split_segments(comp.text, comp.token_starts, n, truncated=False, bounds=self.bounds)
+        levels = [self.top] * n
+        for seg in segs:
+            levels[seg.index] = actual_level(seg.tokens, self.bounds)
+        return comp.tokens, levels
+
+    def align(self, bodies: Sequence[str | None]) -> tuple[str, list[int], int] | None:
+        """Tags equal to the measured levels of the whole composed text (a fixed point: a tag's
+        own tokens count), or None when it does not settle. Returns (text, levels, tokens)."""
+        levels = [0 if b is not None else self.top for b in bodies]
+        for _ in range(6):
+            text = self.render(bodies, levels)
+            tokens, measured = self.measure(text, len(bodies))
+            new = [m if b is not None else self.top for b, m in zip(bodies, measured, strict=True)]
+            if new == levels:
+                return text, levels, tokens
+            levels = new
+        return None
+
+    def compose(self, bodies: Sequence[str | None], budget: int) -> tuple[str, list[int]] | None:
+        """The target for one exam: in order, a problem keeps its solution only if it stays below
+        the skip level and it, the refusals after it and EOS fit the budget; else it refuses.
+        None when not even the refusals fit."""
+        chosen: list[str | None] = [None] * len(bodies)
         for i, body in enumerate(bodies):
-            header = f"## Problem {i + 1}\n"
-            seg = None
-            if body is not None:
-                seg = self._aligned(header, body, "".join(parts), i)
-                total = len(self.tokens("".join(parts) + seg)) + 1  # + end-of-sequence token
-                if total > budget:
-                    seg = None
-            if seg is None:
-                seg, level = header + refusal(self.bounds) + "\n", len(self.bounds)
-            else:
-                level = self._level_of(seg, "".join(parts), i)
-            parts.append(seg)
-            levels.append(level)
-        return "".join(parts), levels
-
-    def _level_of(self, seg: str, prefix: str, index: int) -> int:
-        text = prefix + seg
-        segs = split_segments(
-            text, self.tokens(text), index + 1, truncated=False, bounds=self.bounds
-        )
-        return actual_level(segs[-1].tokens, self.bounds)
-
-    def _aligned(self, header: str, body: str, prefix: str, index: int) -> str:
-        """Tag the body with the level of the tagged segment's own length (fixed point)."""
-        level = 0
-        for _ in range(4):
-            seg = f"{header}{render_tag(level)} {body}\n"
-            measured = self._level_of(seg, prefix, index)
-            if measured == level:
-                return seg
-            level = measured
-        return seg
+            if body is None:
+                continue
+            trial = chosen[:i] + [body] + chosen[i + 1 :]
+            aligned = self.align(trial)
+            if aligned and aligned[1][i] < self.top and aligned[2] <= budget:
+                chosen = trial
+        while True:  # tokenization at segment boundaries can shift a count: verify the whole
+            aligned = self.align(chosen)
+            kept = [i for i, b in enumerate(chosen) if b is not None]
+            fits = aligned is not None and aligned[2] <= budget
+            if fits and all(aligned[1][i] < self.top for i in kept):
+                return aligned[0], aligned[1]
+            if not kept:
+                return None
+            chosen[kept[-1]] = None
 
 
 def _targets(cfg: MFTBuildConfig) -> dict[str, str | None]:
@@ -120,18 +139,20 @@ def _targets(cfg: MFTBuildConfig) -> dict[str, str | None]:
     return out
 
 
-def _row(exam: Exam, text: str, levels: list[int | None], bounds) -> dict[str, Any]:
+def _row(exam: Exam, text: str, levels: list[int], bounds) -> dict[str, Any]:
     return {
         "prompt": render_prompt(exam, "roi", bounds),
         "completion": [{"role": "assistant", "content": text}],
         "levels": levels,
         "ids": [p.id for p in exam.problems],
         "n": len(exam.problems),
+        "exam": exam.to_dict(),
     }
 
 
 def build_rows(cfg: MFTBuildConfig, tokenizer: Any) -> list[dict[str, Any]]:
-    """Single-problem rows (NA share capped) then multi-problem exam rows."""
+    """Single-problem rows (NA share capped) then multi-problem exam rows. An exam whose
+    refusals alone overflow its budget gets no row."""
     rng = random.Random(cfg.seed)
     targets = _targets(cfg)
     tiers = {
@@ -139,15 +160,16 @@ def build_rows(cfg: MFTBuildConfig, tokenizer: Any) -> list[dict[str, Any]]:
         for name, spec in cfg.tiers.items()
     }
     composer = _Composer(tokenizer, cfg.level_bounds)
+    top = len(cfg.level_bounds)
     singles, refusals = [], []
     for problems in tiers.values():
         for p in problems:
             budget = rng.choice(cfg.budgets)
             exam = Exam(f"mft-{p.id}", p.id, "single", budget, (p,))
-            text, levels = composer.compose([targets[p.id]], budget)
-            (refusals if levels[0] == len(cfg.level_bounds) else singles).append(
-                _row(exam, text, levels, cfg.level_bounds)
-            )
+            composed = composer.compose([targets[p.id]], budget)
+            if composed is not None:
+                row = _row(exam, *composed, cfg.level_bounds)
+                (refusals if composed[1][0] == top else singles).append(row)
     cap = (
         int(cfg.max_na_share / (1 - cfg.max_na_share) * len(singles))
         if cfg.max_na_share < 1
@@ -156,12 +178,12 @@ def build_rows(cfg: MFTBuildConfig, tokenizer: Any) -> list[dict[str, Any]]:
     rng.shuffle(refusals)
     rows = singles + refusals[:cap]
     if cfg.exams > 0 and all(tiers.values()):
-        groups = max(1, cfg.exams // 3)
-        for exam in build_exams(tiers, n=cfg.n, budgets=cfg.budgets, count=groups, seed=cfg.seed)[
-            : cfg.exams
-        ]:
-            text, levels = composer.compose([targets[p.id] for p in exam.problems], exam.budget)
-            rows.append(_row(exam, text, levels, cfg.level_bounds))
+        groups = max(1, -(-cfg.exams // 3))
+        exams = build_exams(tiers, n=cfg.n, budgets=cfg.budgets, count=groups, seed=cfg.seed)
+        for exam in exams[: cfg.exams]:
+            composed = composer.compose([targets[p.id] for p in exam.problems], exam.budget)
+            if composed is not None:
+                rows.append(_row(exam, *composed, cfg.level_bounds))
     return rows
 
 
@@ -194,6 +216,11 @@ def build_dataset(cfg: MFTBuildConfig, tokenizer: Any = None) -> dict[str, Any]:
         [{"prompt": r["prompt"], "completion": r["completion"]} for r in rows]
     )
     ds.save_to_disk(str(out / "dataset"))
+    with open(out / "targets.jsonl", "w", encoding="utf-8") as fh:  # what each row teaches
+        for r in rows:
+            text = r["completion"][0]["content"]
+            fh.write(json.dumps({"exam": r["exam"], "levels": r["levels"], "completion": text}))
+            fh.write("\n")
     summary = {"config": asdict(cfg), **stats(rows, cfg.level_bounds)}
     (out / "stats.json").write_text(json.dumps(summary, indent=2))
     return summary

@@ -1,11 +1,22 @@
-"""Split a completion into per-problem segments with token accounting (DESIGN.md §4).
+"""Split a completion into per-problem segments; the one token accounting (DESIGN.md §4).
 
-A segment starts at problem i's ``## Problem i`` header (fallbacks when the model writes no
-headers: at each level tag, else after each closed ``\\boxed{}``) and ends where the next
-problem's starts. Its tokens are the *generated* tokens whose first character lies inside it
-(character offsets come from the policy's own tokenizer). Text before the first segment and
-after problem N (a model writing more problems than asked) belongs to no problem but still
-counts against the budget.
+The contract every path shares (eval, MFT targets, reward from ids, reward from text, world
+costs):
+
+- The budget counts *generated* tokens, the end-of-sequence token (EOS) included, with the
+  policy's own tokenizer. A completion known only as text is measured by
+  ``text_completion``: its tokens as the policy would generate them, plus EOS, cut at B.
+- Every generated token belongs to exactly one place. Problem 1's segment starts at the first
+  generated character (a preamble is problem 1's cost); problem i ends where problem i+1's
+  header starts; text after problem N (a header numbered > N) counts against the budget only;
+  EOS (and any token that decodes to nothing at the very end) belongs to the last problem's
+  segment. A segment's tokens are the generated tokens whose first character lies inside it.
+- Without headers, segments start at level tags; without tags either ("box fallback", e.g.
+  profiling samples), problem i+1 starts after problem i's first closed box and the last
+  problem runs to the end, so its last box is its answer.
+- A predicted level counts only when the tag opens the segment (``formats.leading_tag``).
+- A segment the budget cut is graded only on a box that closed before the cut, and not at all
+  when a new box was still open at the cut (the model was revising its answer).
 
 Run example: ``python -c "from roi_reasoning.parsing import split_segments; help(split_segments)"``
 """
@@ -16,50 +27,76 @@ import bisect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from roi_reasoning.formats import HEADER_RE, TAG_RE, parse_tag
+from roi_reasoning.formats import HEADER_RE, TAG_RE, leading_tag
 from roi_reasoning.grading import boxed_spans
-from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Segment
+from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Completion, Segment
+
+Region = tuple[int, int]  # (problem index, or -1 for the tail after problem N; start character)
 
 
-def _header_starts(text: str, n: int) -> list[tuple[int, int]]:
-    """(problem index or -1 for 'beyond N', char start) for headers with increasing numbers."""
-    starts, last = [], 0
+def _header_starts(text: str, n: int) -> list[Region]:
+    """Headers with increasing numbers; the first region starts at character 0."""
+    starts: list[Region] = []
+    last = 0
     for m in HEADER_RE.finditer(text):
         k = int(m.group(1))
         if k <= last:  # a restated or out-of-order header stays inside the current segment
             continue
+        starts.append((k - 1 if k <= n else -1, m.start()))
         if k > n:
-            starts.append((-1, m.start()))
             break
-        starts.append((k - 1, m.start()))
         last = k
+    if not starts or starts[0][1] == 0:
+        return starts
+    first, pos = starts[0]
+    if first == 0 or not text[:pos].strip():
+        starts[0] = (max(first, 0), 0)  # a preamble is problem 1's; whitespace joins the first
+    else:
+        starts.insert(0, (0, 0))  # problem 1 wrote no header: the text before the first is its
     return starts
 
 
-def _tag_starts(text: str, n: int) -> list[tuple[int, int]]:
+def _tag_starts(text: str, n: int) -> list[Region]:
     starts = [(i if i < n else -1, m.start()) for i, m in enumerate(TAG_RE.finditer(text))]
-    return starts[: n + 1]
+    starts = starts[: n + 1]
+    if starts:
+        starts[0] = (0, 0)
+    return starts
 
 
-def _box_starts(text: str, n: int) -> list[tuple[int, int]]:
-    """No headers, no tags: problem i+1 begins right after the i-th closed box."""
+def _box_starts(text: str, n: int) -> list[Region]:
+    """No headers, no tags: problem i+1 begins right after the i-th closed box (i < N)."""
     spans, _ = boxed_spans(text)
-    starts = [(0, 0)]
-    for i, (_, end) in enumerate(spans[:n], start=1):
+    starts: list[Region] = [(0, 0)]
+    for i, (_, end) in enumerate(spans[: n - 1], start=1):
         start = end + 1  # past the closing brace
         if start < len(text) and text[start:].strip():
-            starts.append((i if i < n else -1, start))
+            starts.append((i, start))
     return starts
 
 
 def _regions(text: str, n: int) -> list[tuple[int, int, int]]:
-    """(index or -1, start, end) for every region that begins a problem or the extra tail."""
+    """(index or -1, start, end) covering the whole text, in order."""
     starts = _header_starts(text, n) or _tag_starts(text, n) or _box_starts(text, n)
-    regions = []
-    for j, (idx, start) in enumerate(starts):
-        end = starts[j + 1][1] if j + 1 < len(starts) else len(text)
-        regions.append((idx, start, end))
-    return regions
+    return [
+        (idx, start, starts[j + 1][1] if j + 1 < len(starts) else len(text))
+        for j, (idx, start) in enumerate(starts)
+    ]
+
+
+def _token_counts(regions: list[tuple[int, int, int]], starts: Sequence[int], size: int):
+    """Tokens per region; tokens at the very end (EOS) go to the last problem's region."""
+    counts = [
+        bisect.bisect_left(starts, end) - bisect.bisect_left(starts, start)
+        for _, start, end in regions
+    ]
+    trailing = len(starts) - bisect.bisect_left(starts, size)
+    counts[-1] += trailing
+    problems = [j for j, (idx, _, _) in enumerate(regions) if idx >= 0]
+    if problems and problems[-1] != len(regions) - 1:
+        counts[-1] -= trailing
+        counts[problems[-1]] += trailing
+    return counts
 
 
 def split_segments(
@@ -76,23 +113,67 @@ def split_segments(
     ``truncated``: generation was cut by the budget, so the last region was cut mid-way.
     """
     regions = _regions(text, n)
+    counts = _token_counts(regions, token_starts, len(text))
     segments = []
     for j, (idx, start, end) in enumerate(regions):
         if idx < 0:
             break
-        is_last = j == len(regions) - 1
-        # The last region also owns tokens that decode to nothing at the very end (e.g. EOS).
-        hi = bisect.bisect_left(token_starts, end) if not is_last else len(token_starts)
-        tokens = hi - bisect.bisect_left(token_starts, start)
         body = text[start:end]
         spans, open_box = boxed_spans(body)
-        cut = truncated and is_last
-        # A cut segment is only graded if its last box closed and no new box was being written.
+        cut = truncated and j == len(regions) - 1
         answer = (
             body[spans[-1][0] : spans[-1][1]].strip() if spans and not (cut and open_box) else None
         )
-        segments.append(Segment(idx, start, end, tokens, parse_tag(body, bounds), answer, cut))
+        level = leading_tag(body, bounds)
+        segments.append(Segment(idx, start, end, counts[j], level, answer, cut))
     return segments
+
+
+def text_token_starts(tokenizer: Any, text: str) -> list[int]:
+    """Character offset where each token of ``text`` starts, as ``tokenizer`` splits it (no
+    special tokens; monotone, ≤ len(text)). Pieces of one multi-byte character share a start."""
+    if not text:
+        return []
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    starts, last = [], 0
+    for begin, _end in enc["offset_mapping"]:
+        last = min(max(last, int(begin)), len(text))
+        starts.append(last)
+    return starts
+
+
+def text_completion(
+    tokenizer: Any, text: str, budget: int | None = None, *, finished: bool = True
+) -> Completion:
+    """THE token accounting of a completion known as text: its tokens as the policy would
+    generate them, then — when the model ``finished`` by itself — the EOS token (generated, so
+    counted, as an empty piece at ``len(text)``); cut at ``budget`` tokens like generation would
+    be. A completion whose tokens and EOS do not fit keeps exactly ``budget`` tokens and is
+    truncated; one that did not finish is truncated."""
+    starts = text_token_starts(tokenizer, text) + ([len(text)] if finished else [])
+    if budget is not None and len(starts) > budget:
+        return Completion(text[: starts[budget]], tuple(starts[:budget]), truncated=True)
+    return Completion(text, tuple(starts), truncated=not finished)
+
+
+def eos_ids(tokenizer: Any) -> set[int]:
+    eos = getattr(tokenizer, "eos_token_id", None)
+    return (
+        set(eos) if isinstance(eos, (list, tuple, set)) else ({eos} if eos is not None else set())
+    )
+
+
+def ids_completion(tokenizer: Any, ids: Sequence[int], budget: int) -> Completion:
+    """THE token accounting of generated ``ids``: cut at the exam's ``budget`` and after the first
+    EOS (which is generated, so it is counted). Truncated = no EOS within the budget."""
+    ids = [int(i) for i in ids[:budget]]
+    stops = eos_ids(tokenizer)
+    stop = next((k for k, t in enumerate(ids) if t in stops), None)
+    if stop is not None:
+        ids = ids[: stop + 1]
+    text, starts = decode_with_offsets(tokenizer, ids)
+    truncated = stop is None and len(ids) >= budget
+    return Completion(text, tuple(starts), truncated, {"generated_ids": len(ids)})
 
 
 Decode = Callable[[list[int]], str]

@@ -118,6 +118,7 @@ class ExamOutcome:
     completion: str = ""
     truncated: bool = False  # generation was cut at the budget
     extra: dict[str, Any] = field(default_factory=dict)
+    top_level: int = len(DEFAULT_LEVEL_BOUNDS)  # = len(level bounds): the skip level (Level-3)
 
     @property
     def score(self) -> float:
@@ -142,6 +143,7 @@ class ExamOutcome:
             completion=row.get("completion", ""),
             truncated=bool(row.get("truncated", False)),
             extra=row.get("extra", {}),
+            top_level=int(row.get("top_level", len(DEFAULT_LEVEL_BOUNDS))),
         )
 
 

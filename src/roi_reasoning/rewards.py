@@ -1,14 +1,22 @@
-"""Exam rewards with TRL's reward-function contract.
+"""Exam rewards with TRL's reward-function contract — a contract RL will probe for loopholes.
 
-The paper's RARL reward (DESIGN.md §1): R = Σ_i p_i · 1[answer_i correct ∧ predicted level_i ==
-actual level_i] (p_i = the problem's points, 1 by default); NA, unreached, exhausted and
-malformed problems get 0. ``score`` is the plain exam score Σ_i p_i · 1[answer_i correct].
+The paper's RARL reward (DESIGN.md §1): R = Σ_i p_i · r_i with r_i = 1[answer_i correct ∧
+predicted level_i = actual level_i ∧ predicted level_i < top] (p_i = the problem's points, 1 by
+default). What that means exactly (``parsing`` states the token-accounting rules):
+
+- the completion is first cut at *its own exam's* budget B (ids past B, or text whose tokens
+  with EOS exceed B, are never seen), and EOS is counted on both paths (ids and text);
+- a prediction is the tag that opens the problem's segment; a tag written after any reasoning
+  is no prediction, so that problem earns 0 (hindsight is not paid);
+- text before problem 1's header is problem 1's cost; text after problem N costs budget only;
+- Level-top (Level-3) means skip: never paid, whatever follows the tag;
+- NA, unreached, exhausted (cut before a closed box) and malformed problems earn 0.
+``score`` is the plain exam score Σ_i p_i · 1[answer_i correct] (Score counts a correct answer
+after a Level-3 tag: Score is plain correctness).
 
 ``make_reward(name, tokenizer)`` returns ``fn(prompts, completions, completion_ids, **columns)
 -> list[float]`` for ``trl.GRPOTrainer(reward_funcs=...)``. The dataset must carry an ``exam``
-column (the exam as a JSON string, see ``exam_column``). Tokens are counted from
-``completion_ids`` with the policy's tokenizer; a completion of ``budget`` tokens or more is
-treated as cut at the budget.
+column (the exam as a JSON string, see ``exam_column``).
 
 Run example: ``python -c "from roi_reasoning.rewards import REWARDS; print(sorted(REWARDS))"``
 """
@@ -19,15 +27,23 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from roi_reasoning.parsing import decode_with_offsets
-from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Completion, Exam, ExamOutcome
+from roi_reasoning.parsing import ids_completion, text_completion
+from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, ExamOutcome
 from roi_reasoning.scoring import score_completions
 
 
 def exam_points(outcome: ExamOutcome) -> float:
-    """Paper's exam reward: correct AND the predicted level equals the actual level."""
+    """Paper's exam reward: correct, the predicted level equals the actual level, and the
+    prediction is not the skip level."""
     return float(
-        sum(o.points for o in outcome.outcomes if o.correct and o.predicted_level == o.actual_level)
+        sum(
+            o.points
+            for o in outcome.outcomes
+            if o.correct
+            and o.predicted_level is not None
+            and o.predicted_level == o.actual_level
+            and o.predicted_level < outcome.top_level
+        )
     )
 
 
@@ -50,16 +66,6 @@ def _text(completion: Any) -> str:
     return "".join(m.get("content", "") for m in completion if m.get("role") == "assistant")
 
 
-def text_completion(tokenizer: Any, text: str, budget: int) -> Completion:
-    """A completion known only as text: tokens re-counted with ``tokenizer`` (the generating
-    engine's count may differ slightly), cut at ``budget`` tokens like generation would be."""
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    starts = [s for s, _ in enc["offset_mapping"]]
-    if len(starts) > budget:
-        text, starts = text[: starts[budget]], starts[:budget]
-    return Completion(text, tuple(starts), truncated=len(starts) >= budget)
-
-
 def score_texts(
     name: str,
     exams: Sequence[Exam],
@@ -69,7 +75,8 @@ def score_texts(
     bounds: Sequence[int] = DEFAULT_LEVEL_BOUNDS,
     timeout: float = 5.0,
 ) -> list[float]:
-    """``REWARDS[name]`` for completions given as text (verl / OpenRLHF adapters)."""
+    """``REWARDS[name]`` for finished completions given as text (verl / OpenRLHF adapters):
+    tokens re-counted with ``tokenizer`` plus EOS, cut at each exam's budget."""
     comps = [text_completion(tokenizer, t, e.budget) for e, t in zip(exams, texts, strict=True)]
     outcomes = score_completions(exams, comps, method="reward", bounds=bounds, timeout=timeout)
     return [REWARDS[name](o) for o in outcomes]
@@ -98,13 +105,15 @@ def make_reward(
         exams = [
             Exam.from_dict(json.loads(e) if isinstance(e, str) else e) for e in columns["exam"]
         ]
-        comps = []
-        for i, exam in enumerate(exams):
-            if completion_ids is not None:
-                text, starts = decode_with_offsets(tokenizer, completion_ids[i])
-                comps.append(Completion(text, tuple(starts), len(starts) >= exam.budget))
-            else:  # text only: token accounting by re-tokenizing (may differ from generation)
-                comps.append(text_completion(tokenizer, _text(completions[i]), exam.budget))
+        if completion_ids is not None:  # ids as generated (TRL keeps the EOS id), cut at B_i
+            comps = [
+                ids_completion(tokenizer, completion_ids[i], e.budget) for i, e in enumerate(exams)
+            ]
+        else:  # text only: the policy's tokens re-counted, EOS included, cut at B_i
+            comps = [
+                text_completion(tokenizer, _text(c), e.budget)
+                for c, e in zip(completions, exams, strict=True)
+            ]
         outcomes = score_completions(exams, comps, method="reward", bounds=bounds, timeout=timeout)
         return [per_exam(o) for o in outcomes]
 

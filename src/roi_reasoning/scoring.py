@@ -99,6 +99,7 @@ def score_completions(
                 comp.text,
                 comp.truncated,
                 dict(comp.extra),
+                top_level=len(bounds),
             )
         )
     return outcomes

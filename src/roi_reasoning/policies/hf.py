@@ -3,7 +3,7 @@
 Batched generation with left padding; requests are sorted by budget and prompt length so each
 batch shares ``max_new_tokens`` = its exams' budget B (the budget is the hard stop) and wastes
 little padding. Generation ends as soon as every sequence has finished. Token offsets for the
-parser come from the same tokenizer (``parsing.decode_with_offsets``).
+parser come from the same tokenizer and the one token accounting (``parsing.ids_completion``).
 
 Run example: ``roi eval --policy hf --policy-arg model=./my-model --methods base --count 6 --out runs/hf``
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from roi_reasoning.parsing import decode_with_offsets
+from roi_reasoning.parsing import ids_completion
 from roi_reasoning.policies import Request
 from roi_reasoning.records import Completion
 
@@ -128,11 +128,4 @@ class HFPolicy:
         return [self._completion(ids, max_new_tokens) for ids in new]
 
     def _completion(self, ids: list[int], max_new_tokens: int) -> Completion:
-        eos = self.tokenizer.eos_token_id
-        eos_ids = set(eos) if isinstance(eos, list) else {eos}
-        stop = next((k for k, t in enumerate(ids) if t in eos_ids), None)
-        if stop is not None:
-            ids = ids[: stop + 1]  # the end-of-sequence token is generated, so it is counted
-        text, starts = decode_with_offsets(self.tokenizer, ids)
-        truncated = stop is None and len(ids) >= max_new_tokens
-        return Completion(text, tuple(starts), truncated, {"generated_ids": len(ids)})
+        return ids_completion(self.tokenizer, ids, max_new_tokens)  # EOS counted, cut at B

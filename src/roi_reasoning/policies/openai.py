@@ -6,23 +6,41 @@ exam's budget B. A local tokenizer is authoritative for *attribution*: the retur
 re-tokenized (``return_offsets_mapping``) to get each token's first character, and if that
 count exceeds B the text is cut at the start of local token B (the paper's hard stop, in the
 tokens every results file records). The server's ``usage`` and ``finish_reason`` are kept in
-``Completion.extra`` beside the local count. Requests run on ``concurrency`` threads; 429,
-5xx, timeouts and connection errors are retried with exponential backoff and jitter; any other
-4xx fails at once. The API key is read from the environment variable ``api_key_env`` and never
-appears in ``describe()``, completions, logs or error messages.
+``Completion.extra`` beside the local count. The API key is read from the environment variable
+``api_key_env`` and never appears in ``describe()``, completions, logs or error messages.
+
+Failures: 408, 429, 5xx, timeouts, connection errors and malformed 200 bodies (not JSON, an
+HTML page, ``choices: []``, a choice without text) are retried with exponential backoff and
+jitter, ``max_retries`` times per request; any other 4xx fails at once. Requests run on
+``concurrency`` threads behind a circuit breaker: while the endpoint is healthy (its latest
+attempt succeeded) in parallel; before its first success and after any failure, one request
+(the probe) retries alone while the others wait for its outcome. A request that fails for
+good stops the batch: no attempt starts after it, backoff sleeps end, attempts in flight
+finish. So a batch sent while the endpoint is down costs exactly ``1 + max_retries`` attempts,
+whatever its size; one it breaks under costs at most (attempts in flight) + ``max_retries``.
+
+``generate`` returns one completion per request, in order, or raises ``OpenAIPolicyError``
+whose ``completions`` maps request index → ``Completion`` for every request that succeeded
+(the rest failed or never ran): a caller records those and a rerun redoes the rest. The error
+is a ``DataError``: the CLI prints one ``error: <base_url>: ...`` line and exits with code 2.
 
 Run example: ``OPENAI_API_KEY=... roi eval --policy openai --policy-arg model=gpt-4o-mini --policy-arg tokenizer=Qwen/Qwen2.5-1.5B-Instruct --methods base --count 6 --out runs/api``
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
-import time
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
 from dataclasses import dataclass, field
 from typing import Any
 
+from roi_reasoning.data import DataError
+from roi_reasoning.parsing import text_completion, text_token_starts
 from roi_reasoning.policies import Request
 from roi_reasoning.records import Completion
 
@@ -30,13 +48,79 @@ DUMMY_KEY = "sk-no-key"  # local servers ignore the key, but the client insists 
 RETRY_STATUS = {408, 429}  # plus every 5xx
 
 
-class OpenAIPolicyError(RuntimeError):
-    """A request failed for good (non-retryable status, or retries exhausted); key redacted."""
+class OpenAIPolicyError(DataError):
+    """A batch failed for good (non-retryable status, or retries exhausted); key redacted.
 
-    def __init__(self, message: str, status: int | None = None, attempts: int = 1):
-        super().__init__(message)
-        self.status = status
-        self.attempts = attempts
+    ``status`` and ``attempts`` describe the request that failed first; ``completions`` maps
+    request index → completion for the requests of the batch that did succeed.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        detail: str,
+        status: int | None = None,
+        attempts: int = 1,
+        completions: dict[int, Completion] | None = None,
+    ) -> None:
+        super().__init__(endpoint, None, detail)  # str(): "<endpoint>: <detail>"
+        self.endpoint, self.detail, self.status, self.attempts = endpoint, detail, status, attempts
+        self.completions: dict[int, Completion] = dict(completions or {})
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Why one attempt failed, already redacted; ``retry``: worth another attempt."""
+
+    reason: str
+    status: int | None
+    retry: bool
+    wait_hint: float | None = None  # seconds, from the server's Retry-After
+
+
+def _backoff_sleep(stopped: threading.Event, seconds: float) -> None:
+    """Sleep ``seconds``, waking early when the batch stops (tests swap this to record delays)."""
+    stopped.wait(seconds)
+
+
+class _Gate:
+    """Admission for one batch's attempts: the circuit breaker of the module docstring."""
+
+    def __init__(self, healthy: bool) -> None:
+        self.healthy = healthy  # the endpoint's latest attempt succeeded
+        self.error: OpenAIPolicyError | None = None  # the failure that stopped the batch
+        self._probing = False  # a request holds the probe (it alone retries while unhealthy)
+        self._stopped = threading.Event()
+        self._cond = threading.Condition()
+
+    def enter(self) -> bool | None:
+        """Wait for admission: None if the batch stopped, else whether the caller holds the probe."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._stopped.is_set() or self.healthy or not self._probing)
+            if self._stopped.is_set():
+                return None
+            probe = not self.healthy  # nobody probes now (wait_for): the caller takes the probe
+            self._probing |= probe
+            return probe
+
+    def report(self, ok: bool, probe: bool) -> None:
+        """An attempt ended; a probe that succeeded lets the waiting requests in."""
+        with self._cond:
+            self.healthy = ok
+            if ok and probe:
+                self._probing = False
+            self._cond.notify_all()
+
+    def stop(self, error: OpenAIPolicyError | None = None) -> None:
+        with self._cond:
+            self.error = self.error or error
+            self._stopped.set()
+            self._cond.notify_all()
+
+    def pause(self, seconds: float) -> bool:
+        """Back off; True when the batch stopped meanwhile (then no further attempt)."""
+        _backoff_sleep(self._stopped, seconds)
+        return self._stopped.is_set()
 
 
 def _openai():
@@ -67,20 +151,12 @@ def token_starts(tokenizer: Any, text: str) -> list[int]:
     Re-tokenizing decoded text is the only accounting an API allows; it can differ from the
     server's own token sequence by a few merges, which is why the server's usage is kept too.
     """
-    if not text:
-        return []
-    if not getattr(tokenizer, "is_fast", False):
+    if text and not getattr(tokenizer, "is_fast", False):
         raise TypeError(
             "the openai policy needs a fast (Rust) tokenizer for offset mappings; "
             f"got {type(tokenizer).__name__}"
         )
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    starts, last = [], 0
-    for begin, _end in enc["offset_mapping"]:
-        # Pieces of one multi-byte character share a span; keep starts monotone and in range.
-        last = min(max(last, int(begin)), len(text))
-        starts.append(last)
-    return starts
+    return text_token_starts(tokenizer, text)
 
 
 @dataclass
@@ -124,6 +200,7 @@ class OpenAIPolicy:
         self._client = _openai().OpenAI(
             api_key=self._key, base_url=self.base_url, timeout=self.timeout, max_retries=0
         )
+        self._healthy = False  # unknown until an attempt succeeds: the first batch probes
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -146,36 +223,54 @@ class OpenAIPolicy:
         }
 
     def generate(self, requests: list[Request]) -> list[Completion]:
+        """One completion per request, in order; ``OpenAIPolicyError`` (carrying the
+        completions that succeeded, by index) when any request fails for good."""
         if not requests:
             return []
+        gate = _Gate(self._healthy)
         workers = min(self.concurrency, len(requests))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai-policy") as pool:
-            futures = [pool.submit(self._call, r) for r in requests]
+            futures = [pool.submit(self._call, r, gate) for r in requests]
             try:
-                responses = [f.result() for f in futures]
-            except BaseException:
-                for f in futures:  # fail fast: do not keep spending on a doomed batch
+                wait_all(futures)
+            except BaseException:  # Ctrl-C: admit nothing more; attempts in flight end
+                gate.stop()
+                for f in futures:
                     f.cancel()
                 raise
-        # Tokenize on this thread: HF fast tokenizers are not safe to call from many threads.
-        return [self._completion(r, *resp) for r, resp in zip(requests, responses, strict=True)]
+        self._healthy = gate.healthy
+        return self._collect(requests, futures, gate)
+
+    def _collect(
+        self, requests: Sequence[Request], futures: Sequence[Future], gate: _Gate
+    ) -> list[Completion]:
+        done: dict[int, Completion] = {}
+        for i, (req, fut) in enumerate(zip(requests, futures, strict=True)):
+            if (exc := fut.exception()) is not None and not isinstance(exc, OpenAIPolicyError):
+                raise exc  # a bug, not an endpoint failure: surface it as it is
+            if exc is None and (result := fut.result()) is not None:
+                # Tokenize on this thread: HF fast tokenizers are not safe to call from many.
+                done[i] = self._completion(req, *result)
+        n, first = len(requests), gate.error
+        if len(done) == n:
+            return [done[i] for i in range(n)]
+        assert first is not None, "a batch stops only after a failure"
+        detail = f"{first.detail}; {len(done)} of {n} requests completed, the rest to redo"
+        raise OpenAIPolicyError(first.endpoint, detail, first.status, first.attempts, done)
 
     # --- one request ---------------------------------------------------------------------
 
     def _completion(self, req: Request, resp: Any, attempts: int) -> Completion:
-        if not getattr(resp, "choices", None):
-            raise OpenAIPolicyError(f"{self.model}: response without choices", None, attempts)
-        choice = resp.choices[0]
-        text = choice.message.content or ""
+        choice = resp.choices[0]  # shape checked by _malformed before the response got here
+        text = choice.message.content
         finish = choice.finish_reason
-        starts = token_starts(self.tokenizer, text)
-        local = len(starts)
-        cut = local > req.max_tokens
-        if cut:  # the hard stop in local tokens: keep exactly B of them
-            text, starts = text[: starts[req.max_tokens]], starts[: req.max_tokens]
-        elif finish == "stop" and self.count_stop and local < req.max_tokens:
-            starts.append(len(text))  # the end-of-sequence token: generated, empty text
-        usage = resp.usage
+        local = len(token_starts(self.tokenizer, text))
+        # The one token accounting (parsing.text_completion): a "stop" means the EOS token was
+        # generated and counts; the local count is cut at B like generation would be.
+        eos = finish == "stop" and self.count_stop
+        comp = text_completion(self.tokenizer, text, req.max_tokens, finished=eos)
+        cut = comp.tokens < local + eos
+        usage = getattr(resp, "usage", None)
         extra = {
             "finish_reason": finish,
             "usage": {
@@ -188,10 +283,9 @@ class OpenAIPolicy:
             "served_model": getattr(resp, "model", None),
         }
         # truncated: the server stopped at B, or the local count reached past B and was cut.
-        return Completion(text, tuple(starts), finish == "length" or cut, extra)
+        return Completion(comp.text, comp.token_starts, finish == "length" or cut, extra)
 
-    def _call(self, req: Request) -> tuple[Any, int]:
-        openai = _openai()
+    def _kwargs(self, req: Request) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": req.messages,
@@ -203,27 +297,65 @@ class OpenAIPolicy:
             kwargs["seed"] = self.seed + getattr(req, "sample", 0)
         if self.extra_body:
             kwargs["extra_body"] = self.extra_body
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self._client.chat.completions.create(**kwargs), attempt
-            except openai.APIStatusError as exc:
-                status = exc.status_code
-                retry = status in RETRY_STATUS or status >= 500
-                reason, wait_hint = f"HTTP {status}: {self._body(exc)}", _retry_after(exc)
-            except openai.APIConnectionError as exc:  # includes APITimeoutError
-                status, retry, wait_hint = None, True, None
-                kind = "timeout" if isinstance(exc, openai.APITimeoutError) else "connection error"
-                reason = f"{kind} ({type(exc.__cause__ or exc).__name__})"
-            if not retry or attempt > self.max_retries:
-                tail = f" after {attempt} attempts" if retry else " (not retryable)"
-                raise OpenAIPolicyError(
-                    self._redact(f"{self.model} at {self._client.base_url}: {reason}{tail}"),
-                    status,
-                    attempt,
-                ) from None  # no chained exception: it holds the request and its headers
-            time.sleep(self._delay(attempt, wait_hint))
+        return kwargs
+
+    def _call(self, req: Request, gate: _Gate) -> tuple[Any, int] | None:
+        """(response, attempts), or None when the batch stopped before this request finished;
+        raises ``OpenAIPolicyError`` when it fails for good (and stops the batch)."""
+        kwargs = self._kwargs(req)
+        attempt, probe = 0, False
+        try:
+            while True:
+                if not probe:  # the probe holder keeps its slot through its backoff
+                    admitted = gate.enter()
+                    if admitted is None:
+                        return None
+                    probe = admitted
+                attempt += 1
+                resp, failure = self._attempt(kwargs)
+                gate.report(failure is None, probe)
+                if failure is None:
+                    return resp, attempt
+                if not failure.retry or attempt > self.max_retries:
+                    tail = f" after {attempt} attempts" if failure.retry else " (not retryable)"
+                    error = OpenAIPolicyError(
+                        str(self._client.base_url),
+                        f"{self.model}: {failure.reason}{tail}",
+                        failure.status,
+                        attempt,
+                    )
+                    gate.stop(error)
+                    raise error
+                if gate.pause(self._delay(attempt, failure.wait_hint)):
+                    return None
+        except BaseException:
+            gate.stop()  # whatever went wrong, the rest of the batch must not start
+            raise
+
+    def _attempt(self, kwargs: dict[str, Any]) -> tuple[Any, _Failure | None]:
+        """One HTTP request: (response, None), or (None, why it failed). Never chains the
+        client's exception: it holds the request and its headers (the key)."""
+        openai = _openai()
+        try:
+            resp = self._client.chat.completions.create(**kwargs)
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            retry = status in RETRY_STATUS or status >= 500
+            reason = f"HTTP {status}: {self._body(exc)}"
+            return None, _Failure(reason, status, retry, _retry_after(exc))
+        except openai.APIConnectionError as exc:  # includes APITimeoutError
+            kind = "timeout" if isinstance(exc, openai.APITimeoutError) else "connection error"
+            return None, _Failure(f"{kind} ({type(exc.__cause__ or exc).__name__})", None, True)
+        except openai.APIResponseValidationError as exc:  # JSON, but not a chat completion
+            return None, _Failure(f"malformed 200 response: {self._body(exc)}", 200, True)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # "application/json" lied
+            body = getattr(exc, "doc", None) or getattr(exc, "object", b"")
+            why = f"malformed 200 response: {type(exc).__name__}: {self._snippet(body)}"
+            return None, _Failure(why, 200, True)
+        why = _malformed(resp)
+        if why is not None:
+            return None, _Failure(f"malformed 200 response: {self._snippet(why)}", 200, True)
+        return resp, None
 
     def _delay(self, attempt: int, hint: float | None) -> float:
         """Exponential backoff with equal jitter; a server's Retry-After wins when longer."""
@@ -236,10 +368,31 @@ class OpenAIPolicy:
             text = exc.response.text
         except Exception:  # a streamed or closed response has no text
             text = getattr(exc, "message", "")
-        return self._redact(str(text)[:500])
+        return self._snippet(text)
+
+    def _snippet(self, text: Any, limit: int = 500) -> str:
+        """Untrusted body text for a one-line message: redacted (before the cap, so no prefix
+        of the key survives), whitespace collapsed, capped."""
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        return " ".join(self._redact(str(text)).split())[:limit]
 
     def _redact(self, text: str) -> str:
         return text.replace(self._key, "<redacted>") if self._key != DUMMY_KEY else text
+
+
+def _malformed(resp: Any) -> str | None:
+    """Why a 200 response is no usable chat completion, or None. An empty string is a real
+    (empty) answer; a missing or null ``content`` is not."""
+    if isinstance(resp, bytes | str):  # a non-JSON content type: the client returns the text
+        return "not JSON: " + (resp.decode("utf-8", "replace") if isinstance(resp, bytes) else resp)
+    choices = getattr(resp, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        return "no choices"
+    message = getattr(choices[0], "message", None)
+    if not isinstance(getattr(message, "content", None), str):
+        return "a choice without text"
+    return None
 
 
 def _retry_after(exc: Any) -> float | None:

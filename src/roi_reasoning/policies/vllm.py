@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from roi_reasoning.parsing import decode_with_offsets
+from roi_reasoning.parsing import ids_completion
 from roi_reasoning.policies import Request
 from roi_reasoning.records import Completion
 
@@ -72,11 +72,9 @@ class VLLMPolicy:
         ]
         outputs = self.engine.generate(prompts, params, use_tqdm=False)
         comps = []
-        for out in outputs:
-            gen = out.outputs[0]
-            text, starts = decode_with_offsets(self._tok, list(gen.token_ids))
-            truncated = gen.finish_reason == "length"
-            comps.append(
-                Completion(text, tuple(starts), truncated, {"finish_reason": gen.finish_reason})
-            )
+        for req, out in zip(requests, outputs, strict=True):
+            gen = out.outputs[0]  # token_ids end with the EOS token when the model stopped itself
+            comp = ids_completion(self._tok, list(gen.token_ids), req.max_tokens)
+            comp.extra["finish_reason"] = gen.finish_reason
+            comps.append(comp)
         return comps
