@@ -103,3 +103,45 @@ def chat_tokenizer():
     tok.pad_token = "<|endoftext|>"
     tok.chat_template = CHAT_TEMPLATE
     return tok
+
+
+def check_mft_round_trip(targets_jsonl, tokenizer, bounds) -> dict[str, int]:
+    """Every MFT target, scored from its token ids (EOS included) by the RARL reward, earns
+    exactly its non-refused problems' points; it fits its budget; no skip tag (Level-top) is
+    followed by anything but NA. Returns counts for the caller's own checks."""
+    import json
+
+    from roi_reasoning.parsing import ids_completion, split_segments
+    from roi_reasoning.records import Exam
+    from roi_reasoning.rewards import exam_column, make_reward
+
+    reward = make_reward("exam", tokenizer, bounds=bounds)
+    top = len(bounds)
+    rows = [json.loads(line) for line in open(targets_jsonl, encoding="utf-8")]
+    exams = [Exam.from_dict(r["exam"]) for r in rows]
+    ids = [
+        tokenizer(r["completion"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        for r in rows
+    ]
+    got = reward(
+        prompts=[None] * len(rows),
+        completions=[None] * len(rows),
+        completion_ids=ids,
+        exam=[exam_column(e) for e in exams],
+    )
+    refused = 0
+    for row, exam, row_ids, r in zip(rows, exams, ids, got, strict=True):
+        assert len(row_ids) <= exam.budget, (exam.id, len(row_ids), exam.budget)
+        paid = sum(p.points for p, lv in zip(exam.problems, row["levels"], strict=True) if lv < top)
+        assert r == paid, (exam.id, r, paid, row["completion"])
+        comp = ids_completion(tokenizer, row_ids, exam.budget)
+        assert not comp.truncated
+        segs = split_segments(
+            comp.text, comp.token_starts, len(exam.problems), truncated=False, bounds=bounds
+        )
+        assert [s.predicted_level for s in segs] == row["levels"]
+        for seg in segs:
+            if seg.predicted_level == top:
+                refused += 1
+                assert seg.answer == "NA", (exam.id, comp.text[seg.start : seg.end])
+    return {"rows": len(rows), "refused": refused, "problems": sum(len(e.problems) for e in exams)}

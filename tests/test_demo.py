@@ -27,6 +27,14 @@ def test_quick_demo_end_to_end_and_cached(tmp_path, monkeypatch, capsys):
     assert list(stages)[:5] == ["world model", "profile", "mft data", "mft train", "rarl train"]
     for name in ("base", "mft", "mft+rarl"):
         assert (out / "eval" / name / "results.json").exists()
+    # the demo's MFT data build: every target is paid exactly by the RARL reward (world tokenizer)
+    from transformers import AutoTokenizer
+
+    from conftest import check_mft_round_trip
+
+    tok = AutoTokenizer.from_pretrained(out / "world")
+    counts = check_mft_round_trip(out / "mft-data" / "targets.jsonl", tok, (8, 16, 32))
+    assert counts["rows"] > 0
     # a rerun finds every stage done: nothing is retrained or re-evaluated
     before = (out / "eval" / "base" / "samples.jsonl").read_text()
     assert main(["demo", "--quick", "--out", str(out), "--no-progress"]) == 0

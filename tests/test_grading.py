@@ -156,7 +156,12 @@ def test_extract_answer() -> None:
     assert extract_answer("\\boxed{\\boxed{18}}") == "18"
     assert extract_answer("\\boxed{\\boxed{1}+1}") == "\\boxed{1}+1"
     assert extract_answer("  42 ") == "42"
-    assert extract_answer("cut off \\boxed{4") == "cut off \\boxed{4"
+    # A box that never closes is no answer (the model was cut or broke the box): nothing extracted.
+    assert extract_answer("cut off \\boxed{4") == ""
+    assert extract_answer("\\boxed{\\frac{1}{2}") == ""
+    assert extract_answer("\\boxed{3} then \\boxed{4") == "3"  # the last closed box, as parsing
+    assert extract_answer("\\boxed{ \\boxed{ \\fbox{7} } }") == "7"
+    assert extract_answer("\\boxed{\\{1\\}}") == "\\{1\\}"  # escaped braces are no braces
 
 
 def test_fast_path_reasons_need_no_worker() -> None:

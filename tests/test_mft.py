@@ -6,18 +6,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import tiny_causal_lm
+from conftest import check_mft_round_trip, tiny_causal_lm
 from roi_reasoning.evaluate import read_samples
 from roi_reasoning.formats import refusal
 from roi_reasoning.mft import (
     MFTBuildConfig,
     MFTTrainConfig,
     build_dataset,
+    solution_body,
     build_rows,
     sft_trainer,
     train,
 )
-from roi_reasoning.parsing import split_segments
+from roi_reasoning.parsing import split_segments, text_completion
 from roi_reasoning.profiling import ProfileConfig, run_profile, summarize
 
 BOUNDS = [64, 128, 256]  # tokens of the test tokenizer
@@ -77,13 +78,11 @@ def test_targets_are_tag_aligned_refuse_and_fit_budget(profile, tmp_path, chat_t
     exams = [r for r in rows if r["n"] == 3]
     assert len(singles) == 12 and len(exams) == 6
     for r in rows:
-        text = r["completion"][0]["content"]
-        enc = chat_tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        starts = [s for s, _ in enc["offset_mapping"]]
-        segs = split_segments(text, starts, r["n"], truncated=False, bounds=BOUNDS)
+        comp = text_completion(chat_tokenizer, r["completion"][0]["content"])  # EOS counted
+        segs = split_segments(comp.text, comp.token_starts, r["n"], truncated=False, bounds=BOUNDS)
         assert [s.index for s in segs] == list(range(r["n"]))
         budget = int(r["prompt"][-1]["content"].split("total budget of ")[1].split()[0])
-        assert len(starts) + 1 <= budget  # + end-of-sequence
+        assert comp.tokens <= budget
         for seg, level in zip(segs, r["levels"], strict=True):
             assert seg.predicted_level == level
             if level == 3:
@@ -151,3 +150,43 @@ def test_sft_trains_for_real(profile, tmp_path, chat_tokenizer):
     changed = [n for n, p in model.named_parameters() if not torch.equal(before[n], p.detach())]
     assert len(changed) == len(before)
     assert (final / "config.json").exists() and json.loads((final / "config.json").read_text())
+
+
+def test_mft_targets_round_trip_through_the_rarl_reward(profile, tmp_path, chat_tokenizer):
+    """A real byte-level BPE tokenizer: every target is paid exactly its non-refused problems."""
+    cfg = _mft_cfg(profile, tmp_path, max_na_share=1.0, exams=12, budgets=[90, 160, 400])
+    build_dataset(cfg, tokenizer=chat_tokenizer)
+    counts = check_mft_round_trip(Path(cfg.out) / "targets.jsonl", chat_tokenizer, BOUNDS)
+    assert counts["rows"] >= 20 and 0 < counts["refused"] < counts["problems"]
+
+
+def _sample(text, correct=True, tokens=40, sample=0):
+    return {"problem_id": "p", "sample": sample, "text": text, "correct": correct, "tokens": tokens}
+
+
+def test_solution_body_keeps_a_header_line_answer_and_drops_tags():
+    assert solution_body("## Problem 1: 2 + 3 = 5, so \\boxed{5}") == "2 + 3 = 5, so \\boxed{5}"
+    assert solution_body(
+        "## Problem 1\n<predicted_level>Level-0</predicted_level> x \\boxed{5}"
+    ) == ("x \\boxed{5}")
+    # no header (box fallback): the whole sample, every box of it
+    text = "2+2 = \\boxed{4}, no: 2+3 = \\boxed{5}"
+    assert solution_body(text) == text
+
+
+def test_targets_reserve_room_for_refusals_and_eos(chat_tokenizer):
+    """A body that would fit alone but not with the refusals after it is refused itself."""
+    from roi_reasoning.mft import _Composer
+
+    composer = _Composer(chat_tokenizer, BOUNDS)
+    body = " ".join(["we add"] * 20) + " \\boxed{5}"
+    alone = composer.compose([body], 10_000)
+    assert alone is not None and alone[1][0] < 3
+    need = text_completion(chat_tokenizer, alone[0]).tokens
+    text, levels = composer.compose([body, None, None], need + 2)  # no room for two refusals
+    assert levels == [3, 3, 3] and text_completion(chat_tokenizer, text).tokens <= need + 2
+    text, levels = composer.compose([body, None, None], 10_000)
+    assert levels[0] < 3 and levels[1:] == [3, 3]
+    # a solution whose aligned level reaches the skip level becomes the refusal
+    long_body = " ".join(["we add then carry"] * 200) + " \\boxed{5}"
+    assert composer.compose([long_body], 10_000)[1] == [3]

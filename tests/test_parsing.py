@@ -181,3 +181,44 @@ def test_segment_tokens_sum_to_generated_length_with_real_tokenizer(tokenizer):
     assert sum(s.tokens for s in segs) == len(ids)
     first = decoded.index("## Problem 2")
     assert segs[0].tokens == sum(1 for s in starts if s < first)
+
+
+@pytest.mark.parametrize(
+    ("text", "n", "expected"),
+    [
+        # box fallback: the last problem runs to the end, so its LAST box is its answer
+        ("2+2 = \\boxed{4}, no: 2+3 = \\boxed{5}", 1, [(0, None, "5", 7, False)]),
+        (
+            "a \\boxed{1} b \\boxed{2} c \\boxed{3}",
+            2,
+            [(0, None, "1", 2, False), (1, None, "3", 4, False)],
+        ),
+        # a tag counts only right after the header; a tag after reasoning predicts nothing
+        (f"## Problem 1\n{L1}\n  x \\boxed{{5}}", 1, [(0, 1, "5", 6, False)]),
+        (f"## Problem 1\nx {L1} \\boxed{{5}}", 1, [(0, None, "5", 6, False)]),
+        (f"## Problem 1\n\\boxed{{5}} {L1}", 1, [(0, None, "5", 5, False)]),
+        (f"## Problem 1 (2 points)\n{L0} \\boxed{{5}}", 1, [(0, 0, "5", 7, False)]),
+        (f"**Problem 1:** {L0} \\boxed{{5}}", 1, [(0, 0, "5", 4, False)]),
+        # problem 1 wrote no header: the text before problem 2's header is problem 1's
+        (
+            f"x \\boxed{{1}}\n## Problem 2\n{L0} \\boxed{{2}}",
+            2,
+            [(0, None, "1", 2, False), (1, 0, "2", 5, False)],
+        ),
+        # tags without headers: a preamble before the first tag makes it no prediction
+        (
+            f"think {L0} \\boxed{{1}} {L1} \\boxed{{2}}",
+            2,
+            [(0, None, "1", 3, False), (1, 1, "2", 2, False)],
+        ),
+    ],
+)
+def test_contract_segments(text, n, expected):
+    assert seg_view(text, n) == expected
+
+
+def test_eos_belongs_to_the_last_problem_even_after_a_tail():
+    text = "## Problem 1\n\\boxed{5}\n## Problem 2\nextra"
+    starts = ws_starts(text) + [len(text)]  # + EOS
+    (seg,) = split_segments(text, starts, 1, truncated=False)
+    assert seg.tokens == 4 + 1  # "## ", "Problem ", "1\n", the box + EOS; the tail: budget only

@@ -139,3 +139,44 @@ def test_profile_mft_lora_eval_on_a_real_pretrained_lm(tmp_path, smollm2_dir):
     )
     results = json.loads((out / "results.json").read_text())
     assert len(results["cells"]) == 2 and all(c["n_exams"] == 1 for c in results["cells"])
+
+
+def test_mft_targets_round_trip_with_the_smollm2_tokenizer(tmp_path, smollm2_dir):
+    """MFT targets built with SmolLM2's tokenizer (a real 49k BPE): every target fits its budget,
+    is paid exactly its non-refused problems by the RARL reward, and no skip tag has a solution."""
+    from transformers import AutoTokenizer
+
+    from conftest import check_mft_round_trip
+    from roi_reasoning.mft import MFTBuildConfig, build_dataset
+    from roi_reasoning.profiling import ProfileConfig, run_profile
+
+    bounds = [64, 128, 256]
+    behaviours = {
+        "easy": {"cost": [10, 40], "p_correct": 0.9},
+        "medium": {"cost": [30, 90], "p_correct": 0.6},
+        "hard": {"cost": [80, 200], "p_correct": 0.3},
+    }
+    profile = ProfileConfig(
+        out=str(tmp_path / "profile.jsonl"),
+        policy="scripted",
+        policy_args={"behaviours": behaviours},
+        per_tier=8,
+        k=3,
+        max_tokens=300,
+        level_bounds=bounds,
+    )
+    run_profile(profile, progress=False)
+    cfg = MFTBuildConfig(
+        profile=profile.out,
+        tokenizer=str(smollm2_dir),
+        out=str(tmp_path / "mft"),
+        tiers=profile.tiers,
+        level_bounds=bounds,
+        budgets=[120, 250, 500],
+        exams=30,
+        max_na_share=1.0,
+    )
+    tok = AutoTokenizer.from_pretrained(smollm2_dir)
+    build_dataset(cfg, tokenizer=tok)
+    counts = check_mft_round_trip(tmp_path / "mft" / "targets.jsonl", tok, bounds)
+    assert counts["rows"] >= 40 and 0 < counts["refused"] < counts["problems"]
