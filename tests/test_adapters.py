@@ -60,6 +60,23 @@ def test_openrlhf_reward_func(setup, monkeypatch):
     monkeypatch.setenv("ROI_TOKENIZER", tokenizer)
     monkeypatch.setenv("ROI_LEVEL_BOUNDS", ",".join(map(str, BOUNDS)))
     prompts = ["<prompt A>", "<prompt B>"]
-    queries = [prompts[0] + _answers(exams[0]), prompts[1] + "no answer at all"]
+    # OpenRLHF decodes the query with special tokens: a finished response ends with EOS
+    queries = [prompts[0] + _answers(exams[0]) + "<|im_end|>", prompts[1] + "no answer at all"]
     labels = [json.dumps(e.to_dict()) for e in exams]
-    assert reward_func(queries, prompts, labels).tolist() == [3.0, 0.0]
+    out = reward_func(queries, prompts, labels)
+    assert out["rewards"].tolist() == [3.0, 0.0] and out["scores"].tolist() == [3.0, 0.0]
+    assert set(out["extra_logs"]) == {"roi_exam_reward"}
+
+
+def test_openrlhf_label_is_verl_extra_info(setup, monkeypatch):
+    """``--label_key extra_info`` on ``roi export verl`` rows: tokenizer and bounds travel along."""
+    tokenizer, exams = setup
+    monkeypatch.delenv("ROI_TOKENIZER", raising=False)
+    monkeypatch.delenv("ROI_LEVEL_BOUNDS", raising=False)
+    info = verl_rows(exams[:1], tokenizer, BOUNDS)[0]["extra_info"]
+    query = "P" + _answers(exams[0]) + "<|im_end|>"
+    assert reward_func([query], ["P"], [info])["rewards"].tolist() == [3.0]
+    with pytest.raises(ValueError, match="ROI_TOKENIZER"):
+        reward_func([query], ["P"], [json.dumps(exams[0].to_dict())])
+    with pytest.raises(ValueError, match="prompt"):
+        reward_func(["other" + query], ["P"], [info])

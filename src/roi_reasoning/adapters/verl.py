@@ -3,7 +3,11 @@
 Row: ``data_source`` ("roi-reasoning"), ``prompt`` (chat messages, ``roi`` format), ``ability``
 ("math"), ``reward_model`` ({"style": "rule", "ground_truth": the golds as JSON}),
 ``extra_info`` ({"exam": exam JSON, "tokenizer": model folder/id, "level_bounds": [...]}).
-Point verl's ``custom_reward_function.path`` at this file and ``name`` at ``compute_score``.
+Point verl's ``reward.custom_reward_function.path`` (verl >= 0.9; ``custom_reward_function.path``
+before) at this file and ``name`` at ``compute_score``; the ``naive`` reward manager decodes the
+response without special tokens, so EOS is counted as finished. Keep
+``data.max_response_length`` >= the largest exam budget: a response verl cuts earlier looks
+finished here. Checked against verl 0.9.1 by ``tests/test_engines_slow.py`` (``make test-verl``).
 
 Run example: ``roi export verl --tokenizer runs/mft/final --budgets 512 --out data/train.parquet``
 """
