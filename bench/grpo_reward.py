@@ -66,7 +66,7 @@ def run(reward_mode: str, args, tok) -> tuple[list[float], float]:
     cfg = rarl.RARLConfig(
         model=args.model or "unused",
         out=f"/tmp/roi-bench-grpo-{reward_mode}",
-        budget=args.budget,
+        budgets=[args.budget],
         **({"level_bounds": [32, 64, 128]} | extra),
         count=8,
         num_generations=args.generations,

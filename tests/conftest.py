@@ -117,7 +117,8 @@ def check_mft_round_trip(targets_jsonl, tokenizer, bounds) -> dict[str, int]:
 
     reward = make_reward("exam", tokenizer, bounds=bounds)
     top = len(bounds)
-    rows = [json.loads(line) for line in open(targets_jsonl, encoding="utf-8")]
+    with open(targets_jsonl, encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
     exams = [Exam.from_dict(r["exam"]) for r in rows]
     ids = [
         tokenizer(r["completion"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]

@@ -12,19 +12,34 @@ def test_quick_demo_end_to_end_and_cached(tmp_path, monkeypatch, capsys):
     report = (out / "report.md").read_text()
     for label in (
         "base",
-        "plan-and-solve",
-        "least-to-most",
         "greedy-knapsack",
         "planner",
+        "roi-greedy-knapsack",  # Greedy Knapsack on the MFT model's tags
+        "roi-planner",
         "roi (mft)",
         "roi (mft+rarl)",
         "Hard/24",
         "Easy/48",
+        "oracle",
+        "Budget conditioning",
+        "roi (mft+rarl) − roi (mft)",  # the paired difference
+        "learning curve",
     ):
-        assert label in report
+        assert label in report, label
+    cells = json.loads((out / "eval" / "mft" / "results.json").read_text())["cells"]
+    assert all(c["oracle_value"] is not None and c["bellman_value"] is not None for c in cells)
+    curve = (out / "rarl" / "curve.jsonl").read_text().splitlines()
+    assert len(curve) >= 2 and json.loads(curve[0])["val_reward"] is not None
     assert len(list((out / "plots").glob("*.png"))) >= 2
     stages = json.loads((out / "timings.json").read_text())
-    assert list(stages)[:5] == ["world model", "profile", "mft data", "mft train", "rarl train"]
+    assert list(stages)[:6] == [
+        "world model",
+        "profile",
+        "mft data",
+        "mft train",
+        "rarl train",
+        "profile test",
+    ]
     for name in ("base", "mft", "mft+rarl"):
         assert (out / "eval" / name / "results.json").exists()
     # the demo's MFT data build: every target is paid exactly by the RARL reward (world tokenizer)
@@ -64,4 +79,40 @@ def test_world_recipes_are_the_demo_settings(tmp_path):
             expected["tiers"] = {
                 t: {"source": f"runs/demo/world/data/{t}.train.jsonl"} for t in expected["tiers"]
             }
+        if expected.get("val_tiers"):
+            expected["val_tiers"] = {
+                t: {"source": f"runs/demo/world/data/{t}.test.jsonl"} for t in expected["val_tiers"]
+            }
         assert recipe == expected, name
+
+
+def test_demo_settings_from_yaml_and_dotted_sets_and_refused_reruns(tmp_path):
+    import pytest
+
+    from roi_reasoning.data import ConfigError
+    from roi_reasoning.demo import _check_out, demo_config
+
+    recipe = tmp_path / "demo.yaml"
+    recipe.write_text("rarl_steps: 7\nworld:\n  seed: 4\n  budgets: [100, 200]\n")
+    cfg = demo_config(
+        str(tmp_path / "out"), path=str(recipe), sets=["world.seed=5", "eval_count=9"]
+    )
+    assert (cfg.rarl_steps, cfg.world.seed, cfg.world.budgets, cfg.eval_count) == (
+        7,
+        5,
+        (100, 200),
+        9,
+    )
+    assert demo_config("o", quick=True, sets=["rarl_lr=0.001"]).world.steps == 20  # quick kept
+    for bad, key in (
+        (["world.sed=1"], "world.sed"),
+        (["rarl_steps=many"], "rarl_steps"),
+        (["world.level_bounds=[9, 3]"], "world"),
+        (["=3"], "--set"),
+    ):
+        with pytest.raises(ConfigError, match=key):
+            demo_config("o", sets=bad)
+    _check_out(cfg)
+    _check_out(cfg)  # the same settings: fine
+    with pytest.raises(ConfigError, match="other settings"):
+        _check_out(demo_config(cfg.out, sets=["rarl_steps=8"]))

@@ -115,7 +115,7 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted(tmp_path):
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    partial = len(read_samples(samples))
+    partial = len(read_samples(samples, allow_torn_tail=True))  # the run may be mid-append
     assert 10 <= partial < 96 and not (killed / "results.json").exists()
     with open(samples, "a") as fh:  # a record torn by the crash
         fh.write('{"exam_id": "torn')

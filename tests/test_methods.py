@@ -82,3 +82,17 @@ def test_planner_skips_what_the_profile_says_is_not_worth_it(tmp_path, profiles)
 def test_planner_without_profiles_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="planner method needs --profiles"):
         _run(tmp_path, ["planner"])
+
+
+def test_roi_tag_pass_reads_each_problems_leading_tag_and_charges_only_it(tmp_path, profiles):
+    """roi-greedy-knapsack / roi-planner: pass 1 is one roi-format prompt per problem, cut after
+    the tag that opens the answer; the scripted model writes header + tag (4 tokens) first."""
+    cells, rows = _run(tmp_path, ["roi-greedy-knapsack", "roi-planner"], profiles=profiles)
+    for method in ("roi-greedy-knapsack", "roi-planner"):
+        for kind in ("easy", "medium", "hard"):
+            assert cells[(method, kind)]["score"]["mean"] == 2
+        assert cells[(method, "easy")]["skip_rate_by_tier"]["hard"] == 1.0
+    for row in rows:
+        assert sum(o["tokens"] for o in row["outcomes"]) == row["tokens_used"] <= row["budget"]
+        (hard,) = [o for o in row["outcomes"] if o["status"] == "skipped"]
+        assert hard["predicted_level"] == 3 and hard["tokens"] == 4  # "## Problem 1\n" + tag

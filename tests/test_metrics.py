@@ -129,3 +129,145 @@ def test_regret_tilde_averages_every_exam_of_a_group():
     rows[1] = ExamOutcome("g-easy-2", "g", "easy", 60, "m", (outcome("a", 0, "correct"),), 5)
     cells = {c["kind"]: c for c in compute_cells(rows, BOUNDS)}
     assert cells["hard"]["regret_tilde"] == pytest.approx((1.5 - 1) / 1.5)
+
+
+# ----------------------------------------------------------------- Bellman oracle, paired diffs
+
+# a: half the time 4 tokens and right, else 8 and wrong; b: 6 right or 20 wrong; c: 7 tokens,
+# right half the time (values by hand below)
+PROFILES = {
+    "a": [(4, True), (8, False)],
+    "b": [(6, True), (20, False)],
+    "c": [(7, True), (7, False)],
+}
+
+
+def two_problem_exam(eid, order, budget, correct, method="m", kind="easy"):
+    problems = [
+        outcome(pid, pos, "correct" if pid in correct else "wrong", 5)
+        for pos, pid in enumerate(order)
+    ]
+    return ExamOutcome(eid, eid, kind, budget, method, tuple(problems), 10)
+
+
+def test_bellman_value_gap_and_share_by_hand():
+    rows = [
+        two_problem_exam("e1", "ab", 10, correct="a"),  # score 1
+        two_problem_exam("e2", "ac", 10, correct=""),  # score 0
+    ]
+    (cell,) = compute_cells(rows, BOUNDS, profiles=PROFILES)
+    # e1 (a then b, B=10): V(b | t left) = 0.5·1[t >= 6]; solving a: 1/2·(1 + V(6)) + 1/2·V(2)
+    #   = 0.75 > skip V(10) = 0.5.  Hindsight: a(4) + b(6) = 10 <= 10 -> 2.
+    # e2 (a then c, B=10): V(c | t) = 0.5·1[t >= 7]; solving a: 1/2·(1 + V(6)) + 1/2·V(2) = 0.5
+    #   = skip V(10).  Hindsight: a(4) + c(7) = 11 > 10, so one of them -> 1.
+    assert cell["bellman_value"] == pytest.approx((0.75 + 0.5) / 2)
+    assert cell["oracle_value"] == pytest.approx((2 + 1) / 2)
+    assert cell["score"]["mean"] == 0.5
+    assert cell["bellman_gap"] == pytest.approx((0.625 - 0.5) / 0.625)
+    assert cell["bellman_share"] == pytest.approx(0.5 / 0.625)
+    assert cell["oracle_gap"] == pytest.approx((1.5 - 0.5) / 1.5)
+
+
+def test_bellman_uses_points_and_needs_every_profile():
+    rows = [two_problem_exam("e1", "ab", 10, correct="ab")]
+    rows[0] = ExamOutcome(
+        "e1",
+        "e1",
+        "easy",
+        10,
+        "m",
+        (rows[0].outcomes[0], outcome("b", 1, "correct", points=2.0)),
+        10,
+    )
+    (cell,) = compute_cells(rows, BOUNDS, profiles=PROFILES)
+    # V(b | t) = 2·0.5·1[t >= 6] = 1 at t >= 6; solve a: 1/2·(1 + 1) + 1/2·0 = 1 = skip V(10)
+    assert cell["bellman_value"] == pytest.approx(1.0) and cell["oracle_value"] == 3
+    assert cell["bellman_share"] == pytest.approx(3.0) and cell["bellman_gap"] == pytest.approx(-2)
+    (lacking,) = compute_cells(rows, BOUNDS, profiles={"a": PROFILES["a"], "b": []})
+    assert lacking["bellman_value"] is None and lacking["bellman_gap"] is None
+    assert lacking["bellman_share"] is None and lacking["oracle_value"] is None
+
+
+def test_bellman_is_solved_once_per_exam_and_budget(monkeypatch):
+    from roi_reasoning import metrics
+
+    calls = []
+    real = metrics.bellman_plan
+
+    def counting(budget, options):
+        calls.append(budget)
+        return real(budget, options)
+
+    monkeypatch.setattr(metrics, "bellman_plan", counting)
+    rows = [
+        two_problem_exam("e1", "ab", 10, correct="a", method=m, kind=k)
+        for m in ("m1", "m2")
+        for k in ("easy", "hard")
+    ] + [two_problem_exam("e2", "ab", 8, correct="a", method="m1")]
+    cells = compute_cells(rows, BOUNDS, profiles=PROFILES)
+    assert sorted(calls) == [8, 10]  # 5 exams, 2 distinct (problems, budget) keys
+    values = {(c["method"], c["kind"], c["budget"]): c["bellman_value"] for c in cells}
+    assert values[("m2", "hard", 10)] == pytest.approx(0.75)
+    # B=8: V(b | t) = 0.5·1[t >= 6]; solving a: 1/2·(1 + V(4)) + 1/2·V(0) (8 tokens: all) = 0.5
+    assert values[("m1", "easy", 8)] == pytest.approx(0.5)
+
+
+def test_bellman_never_exceeds_hindsight():
+    rng = np.random.default_rng(3)
+    profiles = {
+        p: [(int(rng.integers(1, 40)), bool(rng.random() < 0.5)) for _ in range(5)] for p in "abc"
+    }
+    rows = [
+        ExamOutcome(
+            f"e{b}",
+            "g",
+            "easy",
+            b,
+            "m",
+            tuple(outcome(p, i, "wrong") for i, p in enumerate("abc")),
+            9,
+        )
+        for b in range(0, 90, 7)  # B=0 included: nothing fits
+    ]
+    for row in rows:
+        (cell,) = compute_cells([row], BOUNDS, profiles=profiles)
+        assert 0 <= cell["bellman_value"] <= cell["oracle_value"] + 1e-12
+
+
+def scored(eid, score):
+    """An exam of ``score`` correct problems (of 4)."""
+    problems = [outcome(f"{eid}{i}", i, "correct" if i < score else "wrong") for i in range(4)]
+    return ExamOutcome(eid, eid, "easy", 60, "m", tuple(problems), 20)
+
+
+def test_paired_diff_identical_runs_and_constant_shift():
+    from roi_reasoning.metrics import paired_diff
+
+    base = [scored(f"e{i}", s) for i, s in enumerate([0, 1, 3, 2, 1, 0])]
+    same = paired_diff(base, list(reversed(base)))
+    assert same == {"mean": 0.0, "lo": 0.0, "hi": 0.0, "n": 6}
+    shifted = [scored(e.exam_id, e.score + 1) for e in base] + [scored("only-in-a", 4)]
+    diff = paired_diff(shifted, base, seed=5)
+    assert diff["n"] == 6  # the exam only A has is not paired
+    assert diff["mean"] == diff["lo"] == diff["hi"] == 1.0
+    assert paired_diff(base, shifted)["mean"] == -1.0
+
+
+def test_paired_diff_interval_is_seeded_and_brackets_the_mean():
+    from roi_reasoning.metrics import paired_diff
+
+    a = [scored(f"e{i}", s) for i, s in enumerate([1, 0, 3, 4, 2, 2])]
+    b = [scored(f"e{i}", s) for i, s in enumerate([0, 0, 4, 2, 2, 1])]  # diffs 1 0 -1 2 0 1
+    diff = paired_diff(a, b, seed=1)
+    assert diff["mean"] == pytest.approx(0.5) and diff["lo"] < 0.5 < diff["hi"]
+    assert diff == paired_diff(a, b, seed=1) and diff["n"] == 6
+    assert diff["lo"] >= -1 and diff["hi"] <= 2
+
+
+def test_paired_diff_no_shared_exams_and_duplicates():
+    from roi_reasoning.metrics import paired_diff
+
+    none = paired_diff([scored("x", 1)], [scored("y", 1)])
+    assert none["n"] == 0 and np.isnan(none["mean"]) and np.isnan(none["lo"])
+    with pytest.raises(ValueError, match="'x' appears twice in a_outcomes"):
+        paired_diff([scored("x", 1), scored("x", 2)], [scored("x", 1)])

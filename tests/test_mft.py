@@ -13,9 +13,9 @@ from roi_reasoning.mft import (
     MFTBuildConfig,
     MFTTrainConfig,
     build_dataset,
-    solution_body,
     build_rows,
     sft_trainer,
+    solution_body,
     train,
 )
 from roi_reasoning.parsing import split_segments, text_completion

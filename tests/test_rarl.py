@@ -1,13 +1,17 @@
-"""Dr. GRPO on exams for real: a tiny model, two steps, rewards from the exam reward."""
+"""Dr. GRPO on exams for real: a tiny model, two steps, rewards from the exam reward; mixed
+budgets end to end with the validation curve."""
 
 import json
 
 import torch
+from test_rarl_budget_cut import one_problem_cfg
 
 import roi_reasoning.rarl as rarl
 from conftest import tiny_causal_lm
 from roi_reasoning.formats import render_tag
 from roi_reasoning.parsing import decode_with_offsets
+from roi_reasoning.plots import plot_curve
+from roi_reasoning.rarl_curve import curve_row, read_curve
 from roi_reasoning.records import Completion, Exam
 from roi_reasoning.rewards import REWARDS
 from roi_reasoning.scoring import score_completions
@@ -72,7 +76,7 @@ def test_dr_grpo_trains_two_steps_with_the_exam_reward(tmp_path, chat_tokenizer,
         tiers={"easy": {"source": str(tier)}},
         n=1,
         kinds=["easy"],
-        budget=48,
+        budgets=[48],
         level_bounds=BOUNDS,
         count=1,
         num_generations=8,
@@ -107,7 +111,7 @@ def test_dr_grpo_trains_two_steps_with_the_exam_reward(tmp_path, chat_tokenizer,
 
 def test_exam_reward_is_not_constant(chat_tokenizer):
     cfg = rarl.RARLConfig(
-        model="unused", out="unused", budget=400, level_bounds=[64, 128, 256], count=1
+        model="unused", out="unused", budgets=[400], level_bounds=[64, 128, 256], count=1
     )
     ds = rarl.exam_dataset(cfg)
     exam = Exam.from_dict(json.loads(ds[0]["exam"]))
@@ -120,3 +124,87 @@ def test_exam_reward_is_not_constant(chat_tokenizer):
     ids = [chat_tokenizer(t, add_special_tokens=False)["input_ids"] for t in (right, wrong)]
     got = reward(ds[:2]["prompt"], [right, wrong], ids, exam=[ds[0]["exam"]] * 2)
     assert got == [3.0, 0.0]
+
+
+def test_two_grpo_steps_over_mixed_budgets_log_the_curve(tmp_path, chat_tokenizer, monkeypatch):
+    calls = []
+    real = rarl.make_reward
+
+    def spy(name, tokenizer, **kw):
+        fn = real(name, tokenizer, **kw)
+
+        def wrapped(prompts, completions, completion_ids=None, **columns):
+            budgets = [json.loads(e)["budget"] for e in columns["exam"]]
+            calls.extend(zip(budgets, [len(c) for c in completion_ids], strict=True))
+            return fn(prompts, completions, completion_ids, **columns)
+
+        return wrapped
+
+    monkeypatch.setattr(rarl, "make_reward", spy)
+    cfg = one_problem_cfg(
+        tmp_path,
+        budgets=[16, 40],
+        count=2,
+        num_generations=2,
+        batch_size=4,
+        max_steps=2,
+        learning_rate=1e-3,
+        val_every=1,
+        val_exams=1,
+    )
+    final = rarl.train(cfg, model=tiny_causal_lm(chat_tokenizer), tokenizer=chat_tokenizer)
+    assert (final / "config.json").exists() and (final / "tokenizer.json").exists()
+    assert {b for b, _ in calls} == {16, 40} and all(n <= b for b, n in calls)
+    assert max(n for b, n in calls if b == 40) > 16  # generation ran up to max(budgets) = 40
+    assert 16 in {n for b, n in calls if b == 16}  # ... and the B=16 exams were cut at 16
+
+    rows = read_curve(tmp_path / "rarl" / "curve.jsonl")
+    assert [r["step"] for r in rows] == [0, 1, 2]  # validation before any update, then per step
+    assert rows[0]["train_reward"] is None
+    for r in rows:
+        assert isinstance(r["val_reward"], float) and set(r["val_reward_by_budget"]) == {"16", "40"}
+        mean = sum(r["val_reward_by_budget"].values()) / 2  # one problem set at each budget
+        assert abs(r["val_reward"] - mean) < 1e-9
+    assert all(isinstance(r["train_reward"], float) for r in rows[1:])
+    png = plot_curve(tmp_path / "rarl" / "curve.jsonl", tmp_path / "curve.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+
+
+def test_curve_rows_keep_rewards_only(tmp_path):
+    logs = {"reward": 0.5, "val/reward": 0.25, "val/reward_B128": 0.0, "val/reward_B320": 0.5}
+    assert curve_row(3, logs) == {
+        "step": 3,
+        "train_reward": 0.5,
+        "val_reward": 0.25,
+        "val_reward_by_budget": {"128": 0.0, "320": 0.5},
+    }
+    assert curve_row(9, {"train_runtime": 1.0, "train_loss": 0.1}) is None
+    path = tmp_path / "curve.jsonl"
+    path.write_text(json.dumps(curve_row(1, {"reward": 1.0})) + "\n")
+    plot_curve(path, tmp_path / "one.png")  # train reward only, no validation: still a plot
+    assert (tmp_path / "one.png").stat().st_size > 1000
+
+
+def test_a_resumed_run_keeps_the_curve_up_to_its_checkpoint(tmp_path):
+    from types import SimpleNamespace
+
+    from roi_reasoning.rarl_curve import CurveCallback
+
+    trainer = SimpleNamespace(args=SimpleNamespace(output_dir=str(tmp_path)))
+    callback = CurveCallback(trainer, [], 0)
+    path = tmp_path / "curve.jsonl"
+    path.write_text("".join(json.dumps(curve_row(s, {"reward": 1.0})) + "\n" for s in (0, 5, 10)))
+    callback.on_train_begin(None, SimpleNamespace(global_step=5, is_world_process_zero=True), None)
+    assert [r["step"] for r in read_curve(path)] == [0, 5]
+    callback.on_train_begin(None, SimpleNamespace(global_step=0, is_world_process_zero=True), None)
+    assert read_curve(path) == []  # a fresh run in the same folder starts a fresh curve
+
+
+def test_budgets_are_drawn_per_exam_seeded_and_balanced(tmp_path):
+    def budgets(seed):
+        cfg = one_problem_cfg(tmp_path, budgets=[128, 320, 512], count=7, seed=seed)
+        return [json.loads(e)["budget"] for e in rarl.exam_dataset(cfg)["exam"]]
+
+    first = budgets(0)
+    assert first == budgets(0) and first != budgets(1)
+    assert sorted(first.count(b) for b in (128, 320, 512)) == [2, 2, 3]

@@ -156,7 +156,7 @@ def test_provenance_position_skip_tables() -> None:
         "300.0",
         f"{91.5 + k:.1f}",
     ]
-    skip = table_rows(section(md, "Skips and budget use"))
+    skip = table_rows(section(md, "Skip precision and statuses"))
     assert skip[0][-6:] == ["correct", "wrong", "skipped", "exhausted", "unreached", "malformed"]
     base_row = dict(zip(skip[0], skip[1], strict=True))
     assert base_row["Skip precision"] == "–"  # null: no skips to be precise about
@@ -172,11 +172,18 @@ def test_provenance_position_skip_tables() -> None:
 def test_oracle_table_only_when_values_exist() -> None:
     results = make_results()
     assert "oracle" not in render_report([results]).lower()
-    find_cell(results, "roi", "hard", 512).update(oracle_value=1.8, oracle_regret=0.25)
+    find_cell(results, "roi", "hard", 512).update(oracle_value=1.8, bellman_value=1.5)
     rows = table_rows(section(render_report([results]), "Exact OS-MCKP oracle"))
-    assert rows[0][4:] == ["Oracle value", "Oracle regret", "Oracle gap"]
-    assert len(rows) == 2 and rows[1][:3] == ["roi", "hard", "512"]
-    assert rows[1][4:] == ["1.80", "0.25", "–"]
+    assert rows[0][3:] == [
+        "Score",
+        "V* (hindsight)",
+        "Gap to V*",
+        "V_bellman",
+        "Gap to V_bellman",
+        "Score / V_bellman",
+    ]
+    assert len(rows) == 2 and rows[1][:3] == ["hard", "512", "roi"]
+    assert rows[1][4:] == ["1.80", "–", "1.50", "–", "–"]
 
 
 def test_confusion_summed_over_kinds_and_budgets() -> None:

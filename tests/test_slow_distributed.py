@@ -17,7 +17,7 @@ def test_two_process_accelerate_rarl(tmp_path, chat_tokenizer):
     chat_tokenizer.save_pretrained(model_dir)
     recipe = tmp_path / "rarl.yaml"
     recipe.write_text(
-        f"model: {model_dir}\nout: {tmp_path / 'rarl'}\nbudget: 16\nlevel_bounds: [8, 16, 24]\n"
+        f"model: {model_dir}\nout: {tmp_path / 'rarl'}\nbudgets: [8, 16]\nlevel_bounds: [8, 16, 24]\n"
         "count: 2\nnum_generations: 4\nbatch_size: 4\nmax_steps: 2\nlearning_rate: 1.0e-3\n"
         "save_steps: 1000\n"
     )

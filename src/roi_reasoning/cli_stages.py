@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from typing import Any
 
 from roi_reasoning.cli import _csv, _kv, tier_overrides
 
@@ -15,7 +17,12 @@ from roi_reasoning.cli import _csv, _kv, tier_overrides
 def cmd_profile(args: argparse.Namespace) -> int:
     from roi_reasoning.config import load_config
     from roi_reasoning.evaluate import read_samples
-    from roi_reasoning.profiling import ProfileConfig, run_profile, summarize
+    from roi_reasoning.profiling import (
+        ProfileConfig,
+        check_profile_config,
+        run_profile,
+        summarize,
+    )
 
     policy_args = dict(args.policy_arg) if args.policy_arg else None
     overrides = {
@@ -31,6 +38,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         "seed": args.seed,
     }
     cfg = load_config(ProfileConfig, args.config, overrides)
+    check_profile_config(cfg)
     if cfg.policy != "scripted" and "temperature" not in cfg.policy_args:
         cfg.policy_args["temperature"] = 1.0  # K samples must differ: sample, don't decode greedily
     path = run_profile(cfg, progress=not args.no_progress)
@@ -54,10 +62,37 @@ def cmd_mft_build(args: argparse.Namespace) -> int:
         "max_na_share": args.max_na_share,
         "seed": args.seed,
     }
-    summary = build_dataset(load_config(MFTBuildConfig, args.config, overrides))
+    cfg = load_config(MFTBuildConfig, args.config, overrides)
+    check_mft_build(cfg)
+    summary = build_dataset(cfg)
     summary.pop("config")
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def check_mft_build(cfg: Any) -> None:
+    """Everything ``mft.build_dataset`` reads or writes, checked before it runs: ranges, the
+    profile's rows (typed, read-only), the tiers and the output folder."""
+    from roi_reasoning.data import check_tiers, load_profile_rows
+    from roi_reasoning.validate import (
+        MAX_BUDGET,
+        MAX_EXAMS,
+        MAX_PROBLEMS,
+        check_in_file,
+        check_out_dir,
+        float_in,
+        int_in,
+        int_list,
+    )
+
+    int_list(cfg.level_bounds, "level_bounds", 1, MAX_BUDGET, ascending=True)
+    int_list(cfg.budgets, "budgets", 1, MAX_BUDGET)
+    int_in(cfg.exams, "exams", 0, MAX_EXAMS)
+    int_in(cfg.n, "n", 1, MAX_PROBLEMS)
+    float_in(cfg.max_na_share, "max_na_share", 0.0, 1.0)
+    check_tiers(cfg.tiers)
+    check_out_dir(cfg.out, ("stats.json",))
+    load_profile_rows(check_in_file(cfg.profile), full=True)
 
 
 def cmd_mft_train(args: argparse.Namespace) -> int:
@@ -83,7 +118,7 @@ def cmd_rarl_train(args: argparse.Namespace) -> int:
         "model": args.model,
         "out": args.out,
         "tiers": tier_overrides(args),
-        "budget": args.budget,
+        "budgets": args.budgets,
         "max_steps": args.max_steps,
         "report_to": args.report_to,
         "use_vllm": args.use_vllm or None,
@@ -96,24 +131,34 @@ def cmd_rarl_train(args: argparse.Namespace) -> int:
 def cmd_export_verl(args: argparse.Namespace) -> int:
     from roi_reasoning.adapters.verl import verl_rows, write_parquet
     from roi_reasoning.data import DEFAULT_TIERS, TierSpec, load_tier
-    from roi_reasoning.exams import build_exams
+    from roi_reasoning.exams import build_exams, check_build_args
+    from roi_reasoning.validate import MAX_BUDGET, check_out_file, int_list
 
+    out = check_out_file(args.out)
+    int_list(args.level_bounds, "--level-bounds", 1, MAX_BUDGET, ascending=True)
+    names = [t.partition("=")[0] for t in args.tier] if args.tier else list(DEFAULT_TIERS)
+    check_build_args(names, None, args.n, args.kinds, args.budgets, args.count, None)
     specs = tier_overrides(args) or {k: vars(v) for k, v in DEFAULT_TIERS.items()}
     tiers = {name: load_tier(TierSpec(**spec), name) for name, spec in specs.items()}
     exams = build_exams(
         tiers, n=args.n, kinds=args.kinds, budgets=args.budgets, count=args.count, seed=args.seed
     )
-    write_parquet(verl_rows(exams, args.tokenizer, args.level_bounds), args.out)
+    rows = verl_rows(exams, args.tokenizer, args.level_bounds)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:  # atomic: a kill mid-write never leaves a partial parquet at --out
+        write_parquet(rows, tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     print(f"wrote {len(exams)} verl rows to {args.out}", file=sys.stderr)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from roi_reasoning.demo import DemoConfig, run_demo
+    from roi_reasoning.demo import demo_config, run_demo
 
-    cfg = DemoConfig.quick(args.out) if args.quick else DemoConfig(out=args.out)
-    if args.seeds:
-        cfg.seeds = args.seeds
+    cfg = demo_config(args.out, args.quick, args.config, args.set or [])
     report = run_demo(cfg, progress=not args.no_progress)
     print(report.read_text())
     print(f"report: {report}", file=sys.stderr)
@@ -146,7 +191,13 @@ def add_stage_parsers(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="world → profile → MFT → RARL → eval → report (CPU)")
     demo.add_argument("--out", default="runs/demo")
     demo.add_argument("--quick", action="store_true", help="smoke-sized run (seconds, not minutes)")
-    demo.add_argument("--seeds", type=_csv(int), help="exam seeds pooled per model (default 0,1,2)")
+    demo.add_argument("--config", help="YAML of demo settings (DemoConfig; `world:` nested)")
+    demo.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a setting with a dotted key and a YAML value, e.g. world.seed=3 or rarl_steps=300",
+    )
     demo.add_argument("--no-progress", action="store_true")
     demo.set_defaults(handler=cmd_demo)
 
@@ -185,7 +236,9 @@ def _add_training_parsers(sub: argparse._SubParsersAction) -> None:
     rt.add_argument("--model")
     rt.add_argument("--out")
     rt.add_argument("--tier", action="append", metavar="NAME=SOURCE[#level>=K]")
-    rt.add_argument("--budget", type=int, help="the per-exam token budget (one per run)")
+    rt.add_argument(
+        "--budgets", type=_csv(int), help="per-exam token budgets mixed in one run, e.g. 128,320"
+    )
     rt.add_argument("--max-steps", type=int)
     rt.add_argument("--report-to", help="none, tensorboard, wandb")
     rt.add_argument("--use-vllm", action="store_true", help="generate with vLLM (GPU)")

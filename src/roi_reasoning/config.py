@@ -1,5 +1,6 @@
 """Stage configs from YAML: defaults live in dataclasses, YAML and flags override, unknown keys
-are errors (a typo never silently falls back to a default).
+are errors (a typo never silently falls back to a default), and every value must have its
+field's declared type (``budgets: "512"`` or ``methods: base`` is an error, not a coercion).
 
 Run example: ``roi eval --config configs/eval/scripted.yaml --out runs/x``
 """
@@ -8,29 +9,55 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
 from typing import Any, TypeVar
 
 import yaml
 
-from roi_reasoning.data import DataError
+from roi_reasoning.data import ConfigError, DataError, check_tiers
 
 T = TypeVar("T")
 
 
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The top-level mapping of a YAML file (read-only); DataError names file and line."""
     try:
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise DataError(path, mark.line + 1 if mark else None, f"bad YAML: {exc}") from None
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f" (column {mark.column + 1})" if mark else ""
+        raise DataError(path, mark.line + 1 if mark else None, f"bad YAML: {what}{where}") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(path, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except IsADirectoryError:
+        raise DataError(path, None, "is a directory; expected a YAML file") from None
+    except OSError as exc:
+        raise DataError(path, None, f"cannot read: {exc.strerror or exc}") from None
     if not isinstance(data, dict):
         raise DataError(path, None, "expected a mapping of settings at the top level")
     return data
 
 
+def check_values(cls: type, values: dict[str, Any], source: str) -> None:
+    """Every value has its field's declared type; ``tiers`` are checked key by key."""
+    from roi_reasoning.validate import check_type
+
+    hints = typing.get_type_hints(cls)
+    try:
+        for key, value in values.items():
+            if key == "tiers" and value is not None:
+                check_tiers(value, key)
+            elif key in hints:
+                check_type(value, hints[key], key)
+    except ConfigError as exc:
+        raise ConfigError(exc.key, exc.detail, source) from None
+
+
 def build_config(cls: type[T], values: dict[str, Any], source: str = "config") -> T:
-    """``cls(**values)`` with a clear error listing the valid keys for unknown ones."""
+    """``cls(**values)`` with a clear error listing the valid keys for unknown ones and naming
+    the key of a value of the wrong type."""
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(values) - names)
     if unknown:
@@ -44,11 +71,17 @@ def build_config(cls: type[T], values: dict[str, Any], source: str = "config") -
     ]
     if missing:
         raise DataError(source, None, f"missing required setting(s) {missing}")
+    check_values(cls, values, source)
     return cls(**values)
 
 
 def load_config(cls: type[T], path: str | os.PathLike[str] | None, overrides: dict[str, Any]) -> T:
     """YAML file values, then non-None ``overrides`` on top."""
     values = load_yaml(path) if path else {}
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    flags = {k: v for k, v in overrides.items() if v is not None}
+    if path:  # name the file for its own values, the command line for the flags
+        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        check_values(cls, {k: v for k, v in values.items() if k in known}, str(path))
+    check_values(cls, flags, "command line")
+    values.update(flags)
     return build_config(cls, values, str(path or "command line"))

@@ -24,6 +24,16 @@ class DataError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
+class ConfigError(ValueError):
+    """A bad setting. The message names its key path (``budgets[1]``, ``tiers.easy.source``)
+    and, when known, the file it came from; the CLI exits with code 2."""
+
+    def __init__(self, key: str, message: str, source: str | None = None) -> None:
+        self.key, self.detail, self.source = key, message, source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{key}: {message}")
+
+
 @dataclass(frozen=True)
 class TierSpec:
     """Where a tier's problems come from and which of them it keeps.
@@ -69,6 +79,51 @@ def parse_tier_arg(arg: str) -> tuple[str, TierSpec]:
     lo = k if m["op"] in (">=", "=") else None
     hi = k if m["op"] in ("<=", "=") else None
     return m["name"], TierSpec(m["source"].strip(), min_level=lo, max_level=hi)
+
+
+def check_tiers(tiers: Any, key: str = "tiers") -> dict[str, TierSpec]:
+    """Config ``tiers`` (name → TierSpec fields) checked key by key; ConfigError names the key."""
+    if not isinstance(tiers, dict) or not tiers:
+        raise ConfigError(key, f"expected a non-empty mapping of tier name → spec, got {tiers!r}")
+    specs = {}
+    valid = list(TierSpec.__dataclass_fields__)
+    for name, spec in tiers.items():
+        where = f"{key}.{name}"
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(key, f"tier names must be non-empty strings, got {name!r}")
+        if not isinstance(spec, dict):
+            raise ConfigError(where, f"expected a mapping with 'source', got {spec!r}")
+        unknown = sorted(set(spec) - set(valid))
+        if unknown:
+            raise ConfigError(where, f"unknown key(s) {unknown}; valid: {valid}")
+        source = spec.get("source")
+        if not isinstance(source, str) or not source.strip():
+            raise ConfigError(f"{where}.source", f"expected a non-empty string, got {source!r}")
+        for bound in ("min_level", "max_level"):
+            v = spec.get(bound)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+                raise ConfigError(f"{where}.{bound}", f"expected an integer or null, got {v!r}")
+        cols = spec.get("columns", {})
+        if not isinstance(cols, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in cols.items()
+        ):
+            raise ConfigError(
+                f"{where}.columns", f"expected a string → string mapping, got {cols!r}"
+            )
+        lo, hi = spec.get("min_level"), spec.get("max_level")
+        if lo is not None and hi is not None and lo > hi:
+            raise ConfigError(where, f"min_level {lo} > max_level {hi}: keeps nothing")
+        specs[name] = TierSpec(**spec)
+    return specs
+
+
+def tier_files(tiers: dict[str, TierSpec]) -> dict[str, Path]:
+    """The local file behind each JSONL tier (HF tiers have none)."""
+    return {
+        name: resolve_path(spec.source)
+        for name, spec in tiers.items()
+        if not spec.source.startswith("hf:")
+    }
 
 
 def data_dir() -> Path:
@@ -119,26 +174,179 @@ def _row_to_problem(row: Any, path: Path | str, line: int) -> Problem:
     )
 
 
+def _read_bytes(path: str | os.PathLike[str]) -> bytes:
+    """A file's bytes, opened read-only; OS errors become one DataError naming the path."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except IsADirectoryError:
+        raise DataError(path, None, "is a directory; expected a file") from None
+    except FileNotFoundError:
+        raise DataError(path, None, "file not found") from None
+    except OSError as exc:
+        raise DataError(path, None, f"cannot read: {exc.strerror or exc}") from None
+
+
+def _decode(path: str | os.PathLike[str], lineno: int, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            path, lineno, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
+        ) from None
+
+
 def read_jsonl(path: str | os.PathLike[str]) -> list[tuple[int, Any]]:
-    """(line number, parsed JSON) for every non-blank line; DataError on bad UTF-8 or JSON."""
+    """(line number, parsed JSON) for every non-blank line; DataError on bad UTF-8 or JSON.
+    Read-only."""
     out = []
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(
-                    path, lineno, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
-                ) from None
-            if not text.strip():
-                continue
-            try:
-                out.append((lineno, json.loads(text)))
-            except json.JSONDecodeError as exc:
-                raise DataError(
-                    path, lineno, f"malformed JSON: {exc.msg} (column {exc.colno})"
-                ) from None
+    for lineno, raw in enumerate(_read_bytes(path).splitlines(keepends=True), start=1):
+        text = _decode(path, lineno, raw)
+        if not text.strip():
+            continue
+        try:
+            out.append((lineno, json.loads(text)))
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                path, lineno, f"malformed JSON: {exc.msg} (column {exc.colno})"
+            ) from None
     return out
+
+
+def _scan_records(
+    path: str | os.PathLike[str], data: bytes
+) -> tuple[list[tuple[int, dict[str, Any]]], int, DataError | None]:
+    """Parse append-only JSONL records: (line number, record) pairs, the byte offset where the
+    good records end, and the error of a bad *last* line (None if it is fine). A bad line
+    before the last one is raised at once: that is corruption, not a torn append."""
+    rows: list[tuple[int, dict[str, Any]]] = []
+    lines = data.splitlines(keepends=True)
+    good_end = 0
+    for lineno, raw in enumerate(lines, start=1):
+        problem, row = _parse_record(path, lineno, raw)
+        if problem is not None:
+            if lineno < len(lines):
+                raise DataError(path, lineno, problem)
+            what = "truncated last line" if not raw.endswith(b"\n") else "malformed last line"
+            return rows, good_end, DataError(path, lineno, f"{what}: {problem}")
+        if row is not None:
+            rows.append((lineno, row))
+        good_end += len(raw)
+    return rows, good_end, None
+
+
+def _parse_record(
+    path: str | os.PathLike[str], lineno: int, raw: bytes
+) -> tuple[str | None, dict[str, Any] | None]:
+    """(problem, None) for a bad line, (None, record) for a good one, (None, None) if blank."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not valid UTF-8 ({exc.reason} at byte {exc.start})", None
+    if not text.strip():
+        return None, None
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"malformed JSON: {exc.msg} (column {exc.colno})", None
+    if not isinstance(row, dict):
+        return f"expected a JSON object, got {type(row).__name__}", None
+    return None, row
+
+
+def read_record_lines(
+    path: str | os.PathLike[str], *, allow_torn_tail: bool = False
+) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, record) of a JSONL file of objects, strictly read-only. A malformed line is
+    a DataError naming file and line, the last line included, unless ``allow_torn_tail``
+    (a run still writing the file): then a bad last line is skipped, never cut from the file."""
+    rows, _, tail = _scan_records(path, _read_bytes(path))
+    if tail is not None and not allow_torn_tail:
+        raise tail
+    return rows
+
+
+def read_records(
+    path: str | os.PathLike[str], *, allow_torn_tail: bool = False
+) -> list[dict[str, Any]]:
+    """The records of a JSONL file (see ``read_record_lines``); a missing file has none."""
+    if not Path(path).exists():
+        return []
+    return [row for _, row in read_record_lines(path, allow_torn_tail=allow_torn_tail)]
+
+
+def repair_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Records of a run's *own* append-only output, made resumable: a last line torn by a crash
+    mid-write (no newline, or not JSON) is cut off so the rerun redoes it. Use only on files
+    this process appends to; inputs are read with ``read_records``."""
+    p = Path(path)
+    if not p.exists():
+        return []
+    data = _read_bytes(p)
+    rows, good_end, _ = _scan_records(p, data)
+    if good_end == len(data) and data and not data.endswith(b"\n"):
+        good_end = data.rfind(b"\n") + 1  # a last record without its newline: torn, redo it
+        rows = [(n, r) for n, r in rows if n <= data[:good_end].count(b"\n")]
+    if good_end != len(data):
+        with open(p, "r+b") as fh:
+            fh.truncate(good_end)
+    return [row for _, row in rows]
+
+
+PROFILE_FIELDS: dict[str, tuple[type, ...]] = {
+    "problem_id": (str,),
+    "tokens": (int,),
+    "correct": (bool,),
+    "sample": (int,),
+    "tier": (str,),
+    "text": (str,),
+    "status": (str,),
+    "answer": (str, type(None)),
+}
+
+
+def _check_profile_row(path: str | os.PathLike[str], lineno: int, row: dict, need: tuple) -> None:
+    for key in need:
+        if key not in row:
+            raise DataError(path, lineno, f"missing field {key!r} (a profile row has {list(need)})")
+    if row.get("correct") in (0, 1) and not isinstance(row["correct"], (bool, float)):
+        row["correct"] = bool(row["correct"])  # 0/1, as `roi oracle` instances write it
+    for key, kinds in PROFILE_FIELDS.items():
+        if key not in row:
+            continue
+        value = row[key]
+        bad_bool = isinstance(value, bool) and bool not in kinds
+        if bad_bool or not isinstance(value, kinds):
+            names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+            raise DataError(path, lineno, f"{key!r} must be {names}, got {value!r}")
+    for key in ("tokens", "sample"):
+        if key in row and row[key] < 0:
+            raise DataError(path, lineno, f"{key!r} must be non-negative, got {row[key]}")
+    if not row["problem_id"]:
+        raise DataError(path, lineno, "'problem_id' must be a non-empty string")
+
+
+def load_profile_rows(
+    path: str | os.PathLike[str], *, full: bool = False, allow_torn_tail: bool = False
+) -> list[dict[str, Any]]:
+    """Validated rows of a profile JSONL (``roi profile``), read-only: ``problem_id`` a
+    non-empty string, ``tokens`` a non-negative integer (generated tokens), ``correct`` a
+    boolean (0/1 is read as false/true; "no", 2 or 1.0 are errors); ``full`` also requires ``sample``, ``tier`` and ``text`` (what MFT targets use).
+    A repeated (problem_id, sample) pair or an empty file is an error. DataError names file:line.
+    ``allow_torn_tail``: a run's own file still being written (see ``read_record_lines``)."""
+    need = ("problem_id", "tokens", "correct") + (("sample", "tier", "text") if full else ())
+    rows, seen = [], {}
+    for lineno, row in read_record_lines(path, allow_torn_tail=allow_torn_tail):
+        _check_profile_row(path, lineno, row, need)
+        if "sample" in row:
+            key = (row["problem_id"], row["sample"])
+            if key in seen:
+                raise DataError(path, lineno, f"repeats sample {key} (first on line {seen[key]})")
+            seen[key] = lineno
+        rows.append(row)
+    if not rows:
+        raise DataError(path, None, "no profile rows in file")
+    return rows
 
 
 def load_jsonl(path: str | os.PathLike[str]) -> list[Problem]:

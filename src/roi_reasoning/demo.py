@@ -2,12 +2,18 @@
 
 Stages (each cached / resumable under ``--out``; a rerun skips what is done):
 world model (cached by config hash) → profile (base model, train split) → MFT data → MFT
-(full fine-tuning) → RARL (Dr. GRPO at the tight budget) → evaluation on held-out problems of
-base, Plan-and-Solve, Least-to-Most, Greedy Knapsack and the planner (base model), MFT and
-MFT+RARL (``roi`` format), Easy/Medium/Hard papers at both world budgets, each model with the
-exams of ``seeds`` seeds pooled → ``report.md`` (paper-shaped table) + plots.
+(full fine-tuning) → RARL (Dr. GRPO, both budgets mixed in one run, a validation curve) →
+profile of the test problems (the oracle's table) → evaluation on held-out problems of base,
+Greedy Knapsack and the planner on the base model, MFT with Greedy Knapsack and the planner on
+its tags, and MFT+RARL, Easy/Medium/Hard papers at both world budgets, ``eval_count`` problem
+sets per cell → ``report.md`` (paper-shaped table, oracle, paired CIs, learning curve) + plots.
 
-Run example: ``roi demo --out runs/demo`` (``--quick`` for a smoke-sized run)
+Settings: ``DemoConfig`` (``world`` nested), from ``--config FILE.yaml`` and ``--set KEY=VALUE``
+(dotted keys, YAML values); ``<out>/demo.json`` records them, and a rerun into the same
+``--out`` with other settings is refused.
+
+Run example: ``roi demo --out runs/demo --set world.seed=3 --set rarl_steps=300``
+(``--quick`` for a smoke-sized run)
 """
 
 from __future__ import annotations
@@ -15,32 +21,40 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from roi_reasoning.world.problems import WorldConfig
 
-BASELINES = ["base", "plan-and-solve", "least-to-most", "greedy-knapsack", "planner"]
+# Plan-and-Solve and Least-to-Most are left out: the world model ignores instructions, so they
+# equal base (measured: identical rows); `roi eval --methods` runs them on any model.
+BASELINES = ["base", "greedy-knapsack", "planner"]
 
 
 @dataclass
 class DemoConfig:
     out: str = "runs/demo"
     world: WorldConfig = field(default_factory=WorldConfig)
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    eval_count: int = 8  # problem sets per seed (× 3 papers × 2 budgets)
+    eval_count: int = 60  # problem sets per cell (× 3 papers × 2 budgets), one exam seed
+    eval_seed: int = 0
     # MFT needs diverse data more than steps: with 60 profiled problems per tier and 150 exams
     # the tiny model overfits (Easy-paper P1 accuracy fell below the base model's); 150 per tier
     # and 800 exams keep it (measured: see README).
     profile_per_tier: int = 150
     profile_k: int = 4
+    oracle_k: int = 4  # base-model samples per evaluated test problem (the oracle's table)
     mft_exams: int = 800
     mft_steps: int = 400
     mft_lr: float = 2e-3
     rarl_steps: int = 20
     rarl_generations: int = 8
+    rarl_exams_per_step: int = 2
     rarl_lr: float = 2e-5
+    rarl_beta: float = 0.0
+    rarl_temperature: float = 1.0
+    rarl_val_every: int = 5
     batch_size: int = 64  # generation batch of the hf policy
 
     @classmethod
@@ -59,7 +73,6 @@ class DemoConfig:
         return cls(
             out=out,
             world=world,
-            seeds=[0],
             eval_count=1,
             profile_per_tier=4,
             profile_k=2,
@@ -67,6 +80,8 @@ class DemoConfig:
             mft_steps=2,
             rarl_steps=1,
             rarl_generations=2,
+            rarl_val_every=1,
+            oracle_k=2,
         )
 
 
@@ -105,6 +120,81 @@ def _link(link: Path, target: Path) -> None:
         link.unlink()
     if not link.exists():
         link.symlink_to(target.resolve(), target_is_directory=True)
+
+
+def _apply(obj: Any, values: dict[str, Any], source: str, prefix: str = "") -> Any:
+    """``obj`` (a dataclass) with ``values`` set, nested mappings into nested dataclasses; unknown
+    keys and wrong types are ConfigErrors naming the dotted key."""
+    from roi_reasoning.config import check_values
+    from roi_reasoning.data import ConfigError
+
+    names = {f.name: f for f in fields(obj)}
+    changes = {}
+    for key, value in values.items():
+        if key not in names:
+            valid = ", ".join(sorted(names))
+            raise ConfigError(prefix + key, f"unknown setting; valid: {valid}", source)
+        current = getattr(obj, key)
+        if is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(prefix + key, "expected a mapping of settings", source)
+            changes[key] = _apply(current, value, source, f"{prefix}{key}.")
+            continue
+        if isinstance(current, tuple) and isinstance(value, list):
+            value = tuple(value)
+        try:
+            check_values(type(obj), {key: value}, source)
+        except ConfigError as exc:
+            raise ConfigError(prefix + exc.key, exc.detail, source) from None
+        changes[key] = value
+    try:
+        return replace(obj, **changes)
+    except ValueError as exc:  # a nested config's own consistency checks
+        raise ConfigError(prefix.rstrip(".") or "demo", str(exc), source) from None
+
+
+def demo_config(
+    out: str, quick: bool = False, path: str | None = None, sets: Sequence[str] = ()
+) -> DemoConfig:
+    """The demo's settings: defaults (or ``quick``), then a YAML file, then ``KEY=VALUE``s."""
+    import yaml
+
+    from roi_reasoning.config import load_yaml
+    from roi_reasoning.data import ConfigError
+
+    cfg = DemoConfig.quick(out) if quick else DemoConfig(out=out)
+    if path:
+        cfg = _apply(cfg, load_yaml(path), str(path))
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError("--set", f"expected KEY=VALUE, got {item!r}", "command line")
+        value: Any = yaml.safe_load(raw) if raw.strip() else raw
+        for part in reversed(key.strip().split(".")):
+            value = {part: value}
+        cfg = _apply(cfg, value, "command line")
+    return replace(cfg, out=out)
+
+
+def _check_out(cfg: DemoConfig) -> None:
+    """Record the settings in ``<out>/demo.json``; refuse a rerun with other settings (cached
+    stages would otherwise mix two configurations)."""
+    from roi_reasoning.data import ConfigError
+
+    record = json.loads(json.dumps(asdict(cfg), default=list))
+    path = Path(cfg.out) / "demo.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        diff = sorted(k for k in set(old) | set(record) if old.get(k) != record.get(k))
+        if diff:
+            raise ConfigError(
+                diff[0],
+                f"{cfg.out} was made with other settings ({', '.join(diff)}); use another --out",
+                str(path),
+            )
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2))
 
 
 def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
@@ -153,20 +243,36 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
             save_steps=100,
             logging_steps=25,
         ),
-        # One budget per run (see rarl.py): the tight one, where skipping matters most.
+        # Both budgets mixed in one run, each exam cut at its own B (rarl_trainer.py).
         "rarl train": RARLConfig(
             model=str(mft),
             out=str(out / "rarl"),
             tiers=train_tiers,
-            budget=min(budgets),
+            budgets=budgets,
+            val_exams=4,  # drawn from the train split with another seed: test stays unseen
             level_bounds=bounds,
             count=200,
             num_generations=cfg.rarl_generations,
-            batch_size=cfg.rarl_generations * 2,
+            batch_size=cfg.rarl_generations * cfg.rarl_exams_per_step,
             max_steps=cfg.rarl_steps,
             learning_rate=cfg.rarl_lr,
-            save_steps=10,
-            logging_steps=5,
+            beta=cfg.rarl_beta,
+            temperature=cfg.rarl_temperature,
+            val_every=cfg.rarl_val_every,
+            save_steps=max(10, cfg.rarl_steps // 4),
+            logging_steps=max(1, min(5, cfg.rarl_val_every)),
+        ),
+        # The oracle's table: the base model's own samples of the evaluated (test) problems.
+        "profile test": ProfileConfig(
+            out=str(out / "profile-test.jsonl"),
+            policy="hf",
+            policy_args={**hf, "temperature": 1.0},
+            tiers=world_tiers(world, "test"),
+            per_tier=cfg.world.test_size,
+            k=cfg.oracle_k,
+            max_tokens=max(budgets),
+            level_bounds=bounds,
+            batch_size=cfg.batch_size,
         ),
     }
     configs.update(_eval_configs(cfg, world, profile, mft))
@@ -174,13 +280,19 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
 
 
 def _eval_configs(cfg: DemoConfig, world: Path, profile: Path, mft: Path) -> dict[str, Any]:
-    """``eval base`` (with the baselines), ``eval mft`` and ``eval mft+rarl`` on held-out
-    problems: Easy/Medium/Hard papers at both world budgets, ``seeds`` exam seeds pooled."""
+    """``eval base`` (with its baselines), ``eval mft`` (with Greedy Knapsack and the planner on
+    the MFT model's tags) and ``eval mft+rarl`` on the same held-out exams: Easy/Medium/Hard
+    papers at both world budgets, ``eval_count`` problem sets per cell. The planner plans from
+    the train-split profile; the oracle values come from the test problems' own profile."""
     from roi_reasoning.evaluate import EvalConfig
     from roi_reasoning.world import world_tiers
 
     rarl = Path(cfg.out) / "rarl" / "final"
-    models = {"base": (world, BASELINES), "mft": (mft, ["roi"]), "mft+rarl": (rarl, ["roi"])}
+    models = {
+        "base": (world, BASELINES),
+        "mft": (mft, ["roi", "roi-greedy-knapsack", "roi-planner"]),
+        "mft+rarl": (rarl, ["roi"]),
+    }
     return {
         f"eval {name}": EvalConfig(
             out=str(Path(cfg.out) / "eval" / name),
@@ -189,10 +301,11 @@ def _eval_configs(cfg: DemoConfig, world: Path, profile: Path, mft: Path) -> dic
             policy_args={"model": str(model), "batch_size": cfg.batch_size},
             tiers=world_tiers(world, "test"),
             budgets=list(cfg.world.budgets),
-            count=cfg.eval_count * len(cfg.seeds),
-            seed=cfg.seeds[0],
+            count=cfg.eval_count,
+            seed=cfg.eval_seed,
             level_bounds=list(cfg.world.level_bounds),
             profiles=str(profile),
+            oracle_profiles=str(Path(cfg.out) / "profile-test.jsonl"),
             batch_size=cfg.batch_size,
         )
         for name, (model, methods) in models.items()
@@ -206,15 +319,24 @@ def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
     from roi_reasoning.profiling import run_profile
     from roi_reasoning.world import build_world_model
 
+    _check_out(cfg)
     out, timings = Path(cfg.out), {}
     world = _stage("world model", timings, lambda: build_world_model(cfg.world, progress=progress))
     _link(out / "world", world)
     c = stage_configs(cfg, world)
     _stage("profile", timings, lambda: run_profile(c["profile"], progress=progress))
     train_stages(c, timings)
+    _stage("profile test", timings, lambda: run_profile(c["profile test"], progress=progress))
     evals = [k for k in c if k.startswith("eval ")]
     for name in evals:
         _stage(name, timings, lambda n=name: run_eval(c[n], progress=progress))
-    _report([c[n].out for n in evals], plots=True, out=str(out / "report.md"))
+    curve = out / "rarl" / "curve.jsonl"
+    _report(
+        [c[n].out for n in evals],
+        plots=True,
+        out=str(out / "report.md"),
+        pairs=[("roi (mft+rarl)", "roi (mft)"), ("roi (mft)", "base")],
+        curves=[str(curve)] if curve.exists() and curve.stat().st_size else [],
+    )
     (out / "timings.json").write_text(json.dumps(timings, indent=2))
     return out / "report.md"

@@ -1,9 +1,11 @@
 """``roi eval``: put a policy through budgeted exams and write results, resumably.
 
-Writes ``<out>/samples.jsonl`` (one graded exam per line, appended and fsync'd batch by batch),
-``<out>/run.json`` (the resolved config; a rerun must match it) and ``<out>/results.json``
-(metrics per method × paper kind × budget, DESIGN.md §4). A rerun with the same ``--out``
-skips finished (method, exam) pairs; a line half-written by a crash is cut off and redone.
+Every setting and input is checked before anything is written. Then ``<out>/run.json`` (the
+resolved config and the SHA-256 of each input file; a rerun must match both),
+``<out>/samples.jsonl`` (one graded exam per line, appended and fsync'd batch by batch) and
+``<out>/results.json`` (metrics per method × paper kind × budget, DESIGN.md §4; atomic). A rerun
+with the same ``--out`` skips finished (method, exam) pairs; a line half-written by a crash is
+cut off and redone. Input files are only ever read.
 
 Run example: ``roi eval --policy scripted --methods base,roi --count 20 --out runs/scripted``
 """
@@ -21,14 +23,38 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import DEFAULT_TIERS, DataError, TierSpec, load_tier
-from roi_reasoning.exams import build_exams, load_exams
+from roi_reasoning.data import (
+    DEFAULT_TIERS,
+    ConfigError,
+    DataError,
+    check_tiers,
+    load_profile_rows,
+    load_tier,
+    read_records,
+    repair_records,
+    tier_files,
+)
+from roi_reasoning.exams import build_exams, check_build_args, load_exams
 from roi_reasoning.grading import GRADER
 from roi_reasoning.knapsack import DEFAULT_CENTROIDS
-from roi_reasoning.methods import METHODS, run_method
+from roi_reasoning.methods import METHODS, SINGLE_PASS, run_method
 from roi_reasoning.metrics import compute_cells
-from roi_reasoning.policies import Policy, load_policy
+from roi_reasoning.policies import Policy
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, ExamOutcome
+from roi_reasoning.scoring import score_completions
+from roi_reasoning.validate import (
+    MAX_BUDGET,
+    MAX_EXAMS,
+    atomic_write_text,
+    check_in_file,
+    check_out_dir,
+    float_in,
+    int_in,
+    int_list,
+    make_policy,
+    sha256_file,
+    str_list,
+)
 
 ACCOUNTING = (
     "The budget counts generated tokens only (headers, tags and answers included), with the "
@@ -57,13 +83,17 @@ class EvalConfig:
     batch_size: int = 16
     grade_timeout: float = 5.0
     profiles: str | None = None  # profile JSONL (problem_id, tokens, correct): oracle, planner
+    # A profile of the *evaluated* problems for the oracle values (hindsight V*, Bellman) when
+    # ``profiles`` (the planner's table) was measured on other problems; default: ``profiles``.
+    oracle_profiles: str | None = None
     centroids: list[int] = field(default_factory=lambda: list(DEFAULT_CENTROIDS))  # greedy, tokens
 
 
 def make_exams(cfg: EvalConfig) -> list[Exam]:
+    """The run's exams: read from ``cfg.exams`` or drawn from the tiers (inputs read-only)."""
     if cfg.exams:
-        return load_exams(cfg.exams)
-    tiers = {name: load_tier(TierSpec(**spec), name) for name, spec in cfg.tiers.items()}
+        return load_exams(check_in_file(cfg.exams))
+    tiers = {name: load_tier(spec, name) for name, spec in check_tiers(cfg.tiers).items()}
     return build_exams(
         tiers,
         composition=cfg.composition,
@@ -75,52 +105,94 @@ def make_exams(cfg: EvalConfig) -> list[Exam]:
     )
 
 
-def _validate_methods(methods: Sequence[str], profiles: str | None) -> None:
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ValueError(f"unknown method(s) {unknown}; valid: {', '.join(METHODS)}")
-    if "planner" in methods and not profiles:
-        raise ValueError("the planner method needs --profiles (a table from `roi profile`)")
+def check_eval_config(cfg: EvalConfig) -> None:
+    """Types and ranges of every setting; ConfigError names the key. Writes nothing."""
+    from roi_reasoning.config import check_values
+
+    check_values(EvalConfig, asdict(cfg), "config")
+    str_list(cfg.methods, "methods", valid=list(METHODS))
+    if {"planner", "roi-planner"} & set(cfg.methods) and not cfg.profiles:
+        raise ConfigError("methods", "the planner method needs --profiles (from `roi profile`)")
+    if not cfg.policy.strip():
+        raise ConfigError("policy", "must be a policy name or module:Class")
+    int_list(cfg.level_bounds, "level_bounds", 1, MAX_BUDGET, ascending=True)
+    int_list(cfg.centroids, "centroids", 1, MAX_BUDGET, ascending=True)
+    greedy = {"greedy-knapsack", "roi-greedy-knapsack"} & set(cfg.methods)
+    if greedy and len(cfg.centroids) != len(cfg.level_bounds):
+        raise ConfigError(
+            "centroids", f"{len(cfg.centroids)} centroids for {len(cfg.level_bounds)} level bounds"
+        )
+    int_in(cfg.batch_size, "batch_size", 1, MAX_EXAMS)
+    float_in(cfg.grade_timeout, "grade_timeout", 0.001, 3600.0)
+    if cfg.exams is None:
+        check_tiers(cfg.tiers)
+        names = list(cfg.tiers)
+        build_exams_args = (cfg.composition, cfg.n, cfg.kinds, cfg.budgets, cfg.count, None)
+        check_build_args(names, *build_exams_args)
 
 
-def read_samples(path: Path) -> list[dict[str, Any]]:
-    """Finished records; a torn last line (crash mid-write) is truncated away so the rerun redoes it."""
-    if not path.exists():
-        return []
-    rows, good_end = [], 0
-    with open(path, "rb") as fh:
-        data = fh.read()
-    for line in data.splitlines(keepends=True):
-        if not line.endswith(b"\n"):
-            break
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            if good_end + len(line) == len(data):
-                break
-            raise DataError(
-                path, len(rows) + 1, "corrupt record in the middle of the file"
-            ) from None
-        good_end += len(line)
-    if good_end != len(data):
-        with open(path, "r+b") as fh:
-            fh.truncate(good_end)
-    return rows
-
-
-def _check_run_config(out: Path, cfg: EvalConfig) -> None:
-    run_file = out / "run.json"
-    mine = json.loads(json.dumps(asdict(cfg)))
-    if run_file.exists():
-        theirs = json.loads(run_file.read_text())
-        keys = [k for k in mine if k not in ("batch_size", "out") and mine[k] != theirs.get(k)]
-        if keys:
-            raise ValueError(
-                f"{out} holds a run with different settings ({', '.join(keys)}); use another --out"
-            )
+def input_digests(cfg: EvalConfig) -> dict[str, dict[str, str]]:
+    """SHA-256 of every input file of the run (exams, profiles, tier sources), by role."""
+    files: dict[str, Path] = {}
+    if cfg.exams:
+        files["exams"] = Path(cfg.exams)
     else:
-        out.mkdir(parents=True, exist_ok=True)
-        run_file.write_text(json.dumps(mine, indent=2))
+        files.update({f"tiers.{k}": p for k, p in tier_files(check_tiers(cfg.tiers)).items()})
+    if cfg.profiles:
+        files["profiles"] = Path(cfg.profiles)
+    if cfg.oracle_profiles:
+        files["oracle_profiles"] = Path(cfg.oracle_profiles)
+    return {role: {"path": str(p), "sha256": sha256_file(p)} for role, p in files.items()}
+
+
+def read_samples(path: Path, *, allow_torn_tail: bool = False) -> list[dict[str, Any]]:
+    """Records of a samples/profile JSONL, strictly read-only; a malformed line (the last one
+    included) is a DataError naming file:line. ``allow_torn_tail`` skips a torn last line of a
+    file that a run is still writing, without touching the file. A missing file has none."""
+    return read_records(path, allow_torn_tail=allow_torn_tail)
+
+
+def repair_samples(path: Path) -> list[dict[str, Any]]:
+    """Finished records of this run's own ``samples.jsonl``; a last line torn by a crash
+    mid-write is cut off so the rerun redoes it (only for files this run appends to)."""
+    return repair_records(path)
+
+
+def _run_record(cfg: EvalConfig, inputs: dict[str, dict[str, str]]) -> dict[str, Any]:
+    return {**json.loads(json.dumps(asdict(cfg))), "inputs": inputs}
+
+
+def _check_run_config(out: Path, mine: dict[str, Any]) -> None:
+    """Refuse to resume into ``out`` when its ``run.json`` has other settings or inputs whose
+    bytes changed since; reads only."""
+    run_file = out / "run.json"
+    if not run_file.exists():
+        return
+    try:
+        theirs = json.loads(run_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(
+            run_file, None, f"unreadable run record ({exc}); use another --out"
+        ) from None
+    if not isinstance(theirs, dict):
+        raise DataError(run_file, None, "not a run record; use another --out")
+    skip = ("batch_size", "out", "inputs")
+    keys = [k for k in mine if k not in skip and mine[k] != theirs.get(k)]
+    if keys:
+        raise DataError(
+            run_file,
+            None,
+            f"{out} holds a run with different settings ({', '.join(keys)}); use another --out",
+        )
+    for role, now in mine["inputs"].items():
+        then = (theirs.get("inputs") or {}).get(role)
+        if then and then.get("sha256") != now["sha256"]:
+            raise DataError(
+                now["path"],
+                None,
+                f"changed since the run in {out} started ({role}: sha256 "
+                f"{then['sha256'][:12]} → {now['sha256'][:12]}); restore it or use another --out",
+            )
 
 
 def _append(fh, outcomes: Sequence[ExamOutcome]) -> None:
@@ -130,21 +202,37 @@ def _append(fh, outcomes: Sequence[ExamOutcome]) -> None:
     os.fsync(fh.fileno())  # a record is either fully on disk or truncated away on resume
 
 
+RUN_FILES = ("run.json", "samples.jsonl", "results.json", "report.md")
+
+
+def prepare_eval(
+    cfg: EvalConfig, policy: Policy | None
+) -> tuple[Path, list[Exam], dict[str, list[tuple[int, bool]]] | None, Policy]:
+    """Validate everything and load inputs and policy, then (only then) record ``run.json``."""
+    check_eval_config(cfg)
+    out = check_out_dir(cfg.out, RUN_FILES)
+    exams = make_exams(cfg)
+    profiles = load_profiles(cfg.profiles)
+    load_profiles(cfg.oracle_profiles)  # validated now, used for the metrics at the end
+    record = _run_record(cfg, input_digests(cfg))
+    _check_run_config(out, record)
+    policy = policy or make_policy(cfg.policy, cfg.policy_args)
+    if not (out / "run.json").exists():
+        atomic_write_text(out / "run.json", json.dumps(record, indent=2))
+    return out, exams, profiles, policy
+
+
 def run_eval(
     cfg: EvalConfig, policy: Policy | None = None, progress: bool = True
 ) -> dict[str, Any]:
-    """Evaluate every method on every exam not yet in ``samples.jsonl``; return results."""
+    """Evaluate every method on every exam not yet in ``samples.jsonl``; return results.
+    Nothing is written before every setting and input has been checked."""
     from tqdm import tqdm
 
-    _validate_methods(cfg.methods, cfg.profiles)
-    out = Path(cfg.out)
-    _check_run_config(out, cfg)
-    exams = make_exams(cfg)
+    out, exams, profiles, policy = prepare_eval(cfg, policy)
     samples = out / "samples.jsonl"
-    done = {(r["method"], r["exam_id"]) for r in read_samples(samples)}
+    done = {(r["method"], r["exam_id"]) for r in repair_samples(samples)}
     todo = [(m, e) for m in cfg.methods for e in exams if (m, e.id) not in done]
-    policy = policy or load_policy(cfg.policy, **cfg.policy_args)
-    profiles = load_profiles(cfg.profiles)
     bar = tqdm(total=len(todo), unit="exam", disable=not progress, desc="eval", file=sys.stderr)
     spent = 0
     with open(samples, "a", encoding="utf-8") as fh:
@@ -152,36 +240,34 @@ def run_eval(
             batch = todo[start : start + cfg.batch_size]
             for method in dict.fromkeys(m for m, _ in batch):
                 part = [e for m, e in batch if m == method]
-                outcomes = run_method(
-                    policy,
-                    part,
-                    method,
-                    cfg.level_bounds,
-                    timeout=cfg.grade_timeout,
-                    profiles=profiles,
-                    centroids=cfg.centroids,
-                )
+                try:
+                    outcomes = run_method(
+                        policy,
+                        part,
+                        method,
+                        cfg.level_bounds,
+                        timeout=cfg.grade_timeout,
+                        profiles=profiles,
+                        centroids=cfg.centroids,
+                    )
+                except Exception as exc:
+                    _append(fh, _salvage(exc, part, method, cfg))  # keep what did finish
+                    raise
                 _append(fh, outcomes)
                 spent += sum(o.tokens_used for o in outcomes)
                 bar.update(len(part))
                 bar.set_postfix(tokens=spent)
     bar.close()
-    return write_results(cfg, out, policy)
+    return write_results(cfg, out, policy, profiles)
 
 
 def load_profiles(path: str | None) -> dict[str, list[tuple[int, bool]]] | None:
+    """problem id → [(tokens, correct)] from a profile JSONL, validated (``load_profile_rows``)."""
     if not path:
         return None
-    from roi_reasoning.data import read_jsonl
-
     table: dict[str, list[tuple[int, bool]]] = {}
-    for lineno, row in read_jsonl(path):
-        try:
-            table.setdefault(str(row["problem_id"]), []).append(
-                (int(row["tokens"]), bool(row["correct"]))
-            )
-        except (KeyError, TypeError, ValueError):
-            raise DataError(path, lineno, "expected problem_id, tokens, correct") from None
+    for row in load_profile_rows(check_in_file(path)):
+        table.setdefault(row["problem_id"], []).append((row["tokens"], row["correct"]))
     return table
 
 
@@ -220,11 +306,19 @@ def _git_hash() -> str | None:
         return None
 
 
-def write_results(cfg: EvalConfig, out: Path, policy: Policy) -> dict[str, Any]:
+def write_results(
+    cfg: EvalConfig,
+    out: Path,
+    policy: Policy,
+    profiles: dict[str, list[tuple[int, bool]]] | None = None,
+) -> dict[str, Any]:
+    """Metrics over every record of ``samples.jsonl`` → ``results.json`` (atomic)."""
     outcomes = [ExamOutcome.from_dict(r) for r in read_samples(out / "samples.jsonl")]
-    cells = compute_cells(
-        outcomes, cfg.level_bounds, profiles=load_profiles(cfg.profiles), seed=cfg.seed
-    )
+    if cfg.oracle_profiles:
+        profiles = load_profiles(cfg.oracle_profiles)
+    elif profiles is None:
+        profiles = load_profiles(cfg.profiles)
+    cells = compute_cells(outcomes, cfg.level_bounds, profiles=profiles, seed=cfg.seed)
     for c in cells:
         if c["exhausted_exams"] > 0.5:
             print(
@@ -245,7 +339,25 @@ def write_results(cfg: EvalConfig, out: Path, policy: Policy) -> dict[str, Any]:
         "seeds": {"exams": cfg.seed, "bootstrap": cfg.seed},
         "cells": cells,
     }
-    tmp = out / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2))
-    tmp.replace(out / "results.json")  # atomic: readers never see a half-written file
+    atomic_write_text(out / "results.json", json.dumps(results, indent=2))  # never half-written
     return results
+
+
+def _salvage(
+    exc: Exception, exams: Sequence[Exam], method: str, cfg: EvalConfig
+) -> list[ExamOutcome]:
+    """Outcomes of the exams a failed batch did finish. A policy error may carry
+    ``completions`` (request index -> Completion, see policies/openai.py); a single-pass method
+    sends request i for exam i. Multi-pass methods keep nothing (a first pass alone is no
+    outcome). A rerun redoes every exam not recorded."""
+    done = getattr(exc, "completions", None)
+    if not done or method not in SINGLE_PASS:
+        return []
+    kept = sorted(done)
+    return score_completions(
+        [exams[i] for i in kept],
+        [done[i] for i in kept],
+        method=method,
+        bounds=cfg.level_bounds,
+        timeout=cfg.grade_timeout,
+    )

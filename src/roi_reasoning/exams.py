@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import random
 from collections.abc import Sequence
-from pathlib import Path
 
-from roi_reasoning.data import DataError, read_jsonl
+from roi_reasoning.data import ConfigError, DataError, read_jsonl
 from roi_reasoning.records import Exam, Problem
 
 KINDS = ("easy", "medium", "hard", "composition")
@@ -67,7 +67,58 @@ class _Pool:
                     return self.problems[self.order.pop(j)]
             self.order = list(range(len(self.problems)))
             self.rng.shuffle(self.order)
-        raise ValueError("tier has too few distinct problems for this composition")
+        raise ConfigError("composition", "a tier has too few distinct problems for it")
+
+
+def check_build_args(
+    names: list[str],
+    composition: Sequence[str] | None,
+    n: int | None,
+    kinds: Sequence[str],
+    budgets: Sequence[int],
+    count: int,
+    points: Sequence[float] | None,
+) -> None:
+    """ConfigError (naming the setting) for anything ``build_exams`` cannot honour."""
+    from roi_reasoning.validate import (
+        MAX_BUDGET,
+        MAX_EXAMS,
+        MAX_PROBLEMS,
+        float_in,
+        int_in,
+        int_list,
+        str_list,
+    )
+
+    if not names:
+        raise ConfigError("tiers", "no tiers defined")
+    if composition is not None:
+        str_list(list(composition), "composition")
+        unknown = sorted(set(composition) - set(names))
+        if unknown:
+            raise ConfigError("composition", f"unknown tier(s) {unknown}; defined: {names}")
+        int_in(len(composition), "composition (length)", 1, MAX_PROBLEMS)
+    elif n is not None:
+        int_in(n, "n", 1, MAX_PROBLEMS)
+    str_list(list(kinds), "kinds", valid=KINDS)
+    int_list(list(budgets), "budgets", 1, MAX_BUDGET)
+    int_in(count, "count", 1, MAX_EXAMS)
+    for key, values in (("kinds", list(kinds)), ("budgets", list(budgets))):
+        if len(set(values)) != len(values):  # exam ids are group-kind-budget: repeats collide
+            raise ConfigError(key, f"repeated values in {values}")
+    total = count * len(kinds) * len(budgets)
+    if total > MAX_EXAMS:
+        raise ConfigError(
+            "count",
+            f"{count} x {len(kinds)} kinds x {len(budgets)} budgets = "
+            f"{total} exams, above the limit of {MAX_EXAMS}",
+        )
+    size = len(composition) if composition is not None else (n or len(names))
+    if points is not None:
+        if len(points) != size:
+            raise ConfigError("points", f"{len(points)} points given for {size} problems")
+        for i, pt in enumerate(points):
+            float_in(pt, f"points[{i}]", 0.0)
 
 
 def build_exams(
@@ -85,17 +136,9 @@ def build_exams(
     drawn problem (default: the tiers in order, cycled to length ``n``); tier difficulty is the
     order of ``tiers``. ``points`` are per composition position and follow their problem."""
     names = list(tiers)
+    check_build_args(names, composition, n, kinds, budgets, count, points)
     if composition is None:
         composition = [names[i % len(names)] for i in range(n or len(names))]
-    unknown = sorted(set(composition) - set(names))
-    if unknown:
-        raise ValueError(f"unknown tier(s) {unknown}; defined: {names}")
-    if points is not None and len(points) != len(composition):
-        raise ValueError(f"{len(points)} points given for {len(composition)} problems")
-    if any(b <= 0 for b in budgets) or count <= 0:
-        raise ValueError("budgets and count must be positive")
-    for kind in kinds:
-        order_positions([0], kind)  # validates the kind name early
     pools = {t: _Pool(tiers[t], random.Random(f"{seed}:{t}")) for t in names}
     ranks = [names.index(t) for t in composition]
     exams = []
@@ -116,24 +159,80 @@ def build_exams(
 
 
 def write_exams(exams: Sequence[Exam], path: str | os.PathLike[str]) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        for exam in exams:
-            fh.write(json.dumps(exam.to_dict(), ensure_ascii=False) + "\n")
+    """Write exams JSONL atomically: a kill mid-write leaves the previous file intact."""
+    from roi_reasoning.validate import atomic_write_text
+
+    atomic_write_text(
+        path, "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in exams)
+    )
+
+
+_PROBLEM_TYPES: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "question": (str,),
+    "answer": (str,),
+    "tier": (str,),
+    "points": (int, float),
+    "source": (str,),
+    "level": (int, type(None)),
+    "solution": (str,),
+}
+
+
+def _check_problem(raw: object, where: str) -> None:
+    """One problem of an exam record: an object with string id/question/answer, finite
+    non-negative points and typed optional fields (no coercion)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where} must be an object, got {type(raw).__name__}")
+    for key in ("id", "question", "answer"):
+        if key not in raw:
+            raise ValueError(f"{where} lacks {key!r}")
+    for key, kinds in _PROBLEM_TYPES.items():
+        if key in raw and (isinstance(raw[key], bool) or not isinstance(raw[key], kinds)):
+            names = "/".join("null" if k is type(None) else k.__name__ for k in kinds)
+            raise ValueError(f"{where}.{key} must be {names}, got {raw[key]!r}")
+    if not raw["id"] or not raw["question"].strip() or not raw["answer"].strip():
+        raise ValueError(f"{where}: id, question and answer must be non-empty")
+    points = raw.get("points", 1.0)
+    if not math.isfinite(points) or points < 0:
+        raise ValueError(f"{where}.points must be a finite non-negative number, got {points!r}")
+
+
+def _check_exam_row(row: object) -> None:
+    from roi_reasoning.validate import MAX_BUDGET
+
+    if not isinstance(row, dict):
+        raise ValueError(f"expected an object, got {type(row).__name__}")
+    for key in ("id", "group", "kind", "budget", "problems"):
+        if key not in row:
+            raise ValueError(f"missing {key!r}")
+    for key in ("id", "group", "kind"):
+        if not isinstance(row[key], str) or not row[key]:
+            raise ValueError(f"{key!r} must be a non-empty string, got {row[key]!r}")
+    budget = row["budget"]
+    if isinstance(budget, bool) or not isinstance(budget, int) or not 0 < budget <= MAX_BUDGET:
+        raise ValueError(f"'budget' must be an integer in 1..{MAX_BUDGET} (tokens), got {budget!r}")
+    if not isinstance(row["problems"], list) or not row["problems"]:
+        raise ValueError(f"'problems' must be a non-empty list, got {row['problems']!r}")
+    for i, p in enumerate(row["problems"]):
+        _check_problem(p, f"problems[{i}]")
 
 
 def load_exams(path: str | os.PathLike[str]) -> list[Exam]:
-    """Exams from JSONL, validated; DataError names file and line."""
+    """Exams from JSONL (read-only), validated strictly; DataError names file and line."""
     exams, seen = [], {}
     for lineno, row in read_jsonl(path):
         try:
-            exam = Exam.from_dict(row)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(path, lineno, f"not an exam record ({exc!r})") from None
-        if exam.budget <= 0 or not exam.problems:
-            raise DataError(path, lineno, "exam needs a positive budget and at least one problem")
+            _check_exam_row(row)
+        except ValueError as exc:
+            raise DataError(path, lineno, f"not an exam record: {exc}") from None
+        exam = Exam.from_dict(row)
         if exam.id in seen:  # resume and Regret~ key records by exam id
-            raise DataError(path, lineno, f"duplicate exam id {exam.id!r} (line {seen[exam.id]})")
+            raise DataError(
+                path, lineno, f"duplicate exam id {exam.id!r} (first on line {seen[exam.id]})"
+            )
         seen[exam.id] = lineno
         exams.append(exam)
+    if not exams:
+        raise DataError(path, None, "no exams in file")
     return exams

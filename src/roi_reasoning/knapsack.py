@@ -39,6 +39,38 @@ def _check_budget(budget: int) -> int:
     return int(budget)
 
 
+# Memory the DP tables may take. Both solvers hold arrays over b = 0..B, so their size grows
+# with N·B; above this limit they are refused up front instead of being OOM-killed.
+MEMORY_LIMIT = 2 * 1024**3  # bytes
+LIMITS_HELP = (
+    "memory limit 2 GiB: hindsight needs ~(B+1)*(25+N) bytes (N=3: B <= ~76M tokens), "
+    "bellman ~(B+1)*(16N + 2N*(name+4) + 24*(options+1)) bytes (N=3, 3 options: B <= ~9M)"
+)
+
+
+def hindsight_bytes(n: int, budget: int, attempts: int = 127) -> int:
+    """Peak bytes of ``hindsight_oracle``: the choice table N×(B+1) (1 byte per cell up to 127
+    attempts) plus four float/bool rows over b."""
+    itemsize = np.dtype(np.min_scalar_type(-max(attempts, 1))).itemsize
+    return (budget + 1) * (25 + n * itemsize)
+
+
+def bellman_bytes(n: int, budget: int, options: int = 3, name: int = 8) -> int:
+    """Peak bytes of ``bellman_plan`` and its JSON table: V (N+1)×(B+1) floats, the table
+    N×(B+1) list slots, Q rows of one problem, and the printed policy (~name+4 chars a cell)."""
+    per_b = 8 * (n + 1) + 8 * n + 2 * n * (name + 4) + 24 * (options + 1) + 16
+    return (budget + 1) * per_b
+
+
+def check_memory(need: int, what: str) -> None:
+    """ValueError when ``need`` bytes exceed MEMORY_LIMIT; the message says by how much."""
+    if need > MEMORY_LIMIT:
+        raise ValueError(
+            f"{what} would need ~{need / 1024**3:.1f} GiB (limit {MEMORY_LIMIT / 1024**3:.0f} GiB); "
+            "use a smaller budget or fewer problems"
+        )
+
+
 # --------------------------------------------------------------------------- greedy baseline
 
 
@@ -88,6 +120,7 @@ def hindsight_oracle(
     """
     budget = _check_budget(budget)
     n_max = max((len(a) for a in attempts), default=0)
+    check_memory(hindsight_bytes(len(attempts), budget, n_max), f"hindsight oracle at B={budget}")
     choice = np.full((len(attempts), budget + 1), -1, dtype=np.min_scalar_type(-max(n_max, 1)))
     best = np.zeros(budget + 1)  # F_i(b): best reward with at most b tokens, b = 0..B
     for i, problem in enumerate(attempts):
@@ -157,6 +190,9 @@ def bellman_plan(budget: int, options: Sequence[dict[str, Sequence[Sample]]]) ->
     """
     budget = _check_budget(budget)
     n = len(options)
+    widest = max((len(o) for o in options), default=0)
+    longest = max((len(str(k)) for o in options for k in o), default=4)
+    check_memory(bellman_bytes(n, budget, widest, longest), f"Bellman plan at B={budget}")
     values = np.zeros((n + 1, budget + 1))
     table: list[list[str]] = [[] for _ in range(n)]
     cols = np.arange(budget + 1)
@@ -255,9 +291,17 @@ def _problems(instance: dict, inner: str) -> list[tuple[str, dict, float]]:
     return rows
 
 
+def _fits(need: int, budget: int) -> None:
+    try:
+        check_memory(need, f"budget {budget}")
+    except ValueError as exc:
+        raise InstanceError(f"instance: 'budget': {exc}") from None
+
+
 def _solve_hindsight(instance: dict) -> dict:
     _expect_keys(instance, "instance", ("budget", "problems"), ("mode",))
     budget = _nonneg_int(instance["budget"], "instance: 'budget'")
+    _fits(hindsight_bytes(len(_list(instance["problems"], "problems")), budget), budget)
     attempts = []
     for path, problem, points in _problems(instance, "attempts"):
         raw = _list(problem["attempts"], f"{path}.attempts")
@@ -269,6 +313,7 @@ def _solve_hindsight(instance: dict) -> dict:
 def _solve_bellman(instance: dict) -> dict:
     _expect_keys(instance, "instance", ("budget", "problems", "mode"))
     budget = _nonneg_int(instance["budget"], "instance: 'budget'")
+    _fits(bellman_bytes(len(_list(instance["problems"], "problems")), budget, 1, 4), budget)
     options = []
     for path, problem, points in _problems(instance, "options"):
         raw = problem["options"]
@@ -283,6 +328,9 @@ def _solve_bellman(instance: dict) -> dict:
                 raise InstanceError(f"{where}: needs at least one sample")
             named[name] = [_sample(s, f"{where}[{k}]", points) for k, s in enumerate(samples)]
         options.append(named)
+    widest = max((len(o) for o in options), default=0)
+    longest = max((len(k) for o in options for k in o), default=4)
+    _fits(bellman_bytes(len(options), budget, widest, longest), budget)
     plan = bellman_plan(budget, options)
     return {"mode": "bellman", "value": plan.value, "first": plan.first, "policy": plan.table}
 

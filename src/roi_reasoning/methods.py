@@ -9,22 +9,33 @@
 - ``planner`` (ours): pass 1 as above; then problems are solved one prompt at a time, each only
   if the Bellman-optimal policy (``knapsack.bellman_plan``) over the profiled (tokens, correct)
   distribution of its predicted level says so at the budget left. Needs a profile table.
+- ``roi-greedy-knapsack``, ``roi-planner``: the same, with pass 1 in the ``roi`` format — one
+  single-problem prompt per problem, its level read from the tag that opens the answer — for
+  models that learned to tag (MFT/RARL) but not the ``tags-only`` instruction.
 
 Run example: ``roi eval --methods base,greedy-knapsack --budgets 512 --count 6 --out runs/x``
 """
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from roi_reasoning.formats import render_prompt
+from roi_reasoning.formats import leading_tag, leading_tag_match, render_prompt
 from roi_reasoning.knapsack import DEFAULT_CENTROIDS, bellman_plan, greedy_keep
 from roi_reasoning.parsing import split_segments
 from roi_reasoning.policies import Policy, Request
-from roi_reasoning.records import Completion, Exam, ExamOutcome, ProblemOutcome, actual_level
+from roi_reasoning.records import (
+    Completion,
+    Exam,
+    ExamOutcome,
+    ProblemOutcome,
+    Segment,
+    actual_level,
+)
 from roi_reasoning.scoring import score_completions
 
 Profiles = dict[str, list[tuple[int, bool]]]
@@ -56,6 +67,40 @@ def _tag_pass(policy: Policy, exams: Sequence[Exam], bounds) -> list[tuple[Compl
         )
         by_index = {s.index: s for s in segs}
         out.append((comp, [by_index.get(i) for i in range(len(exam.problems))]))
+    return out
+
+
+ROI_TAG_TOKENS = 32  # generation cap of one roi-format tag request (tokens); only the header
+# and tag are charged, the model is not asked for more
+
+
+def _roi_tag_pass(policy: Policy, exams: Sequence[Exam], bounds) -> list[tuple[Completion, list]]:
+    """Pass 1 for models that learned the ``roi`` format (MFT/RARL): one single-problem ``roi``
+    prompt per problem, its level read from the tag that opens the answer; the tokens up to the
+    tag's end are charged (all of the capped generation when there is no tag). Prediction and
+    execution decoupled, as the paper's Greedy Knapsack baseline on a tagging model."""
+    singles = [
+        (e, i, Exam(f"{e.id}/tag{i}", e.group, e.kind, e.budget, (p,)))
+        for e in exams
+        for i, p in enumerate(e.problems)
+    ]
+    requests = [
+        Request(render_prompt(x, "roi", bounds), min(ROI_TAG_TOKENS, x.budget), x, "roi")
+        for _, _, x in singles
+    ]
+    by_exam: dict[str, list] = defaultdict(list)
+    for (exam, i, _), comp in zip(singles, policy.generate(requests), strict=True):
+        m = leading_tag_match(comp.text)
+        end = m.end() if m else len(comp.text)
+        tokens = bisect.bisect_left(comp.token_starts, end) if m else comp.tokens
+        level = leading_tag(comp.text, bounds)
+        by_exam[exam.id].append((comp.text[:end], Segment(i, 0, end, tokens, level, None, False)))
+    out = []
+    for exam in exams:
+        parts = by_exam[exam.id]
+        text = "\n".join(t for t, _ in parts)
+        used = sum(seg.tokens for _, seg in parts)
+        out.append((Completion(text, tuple([0] * used), False), [seg for _, seg in parts]))
     return out
 
 
@@ -109,7 +154,7 @@ def greedy_knapsack(
     policy: Policy, exams: Sequence[Exam], method: str, bounds, **opts
 ) -> list[ExamOutcome]:
     centroids = opts.get("centroids") or DEFAULT_CENTROIDS
-    passes = _tag_pass(policy, exams, bounds)
+    passes = TAG_PASSES[method](policy, exams, bounds)
     keeps, subs = [], []
     for exam, (first, tags) in zip(exams, passes, strict=True):
         left = exam.budget - first.tokens
@@ -146,7 +191,7 @@ def planner(
             "the planner method needs a profile table (--profiles, from `roi profile`)"
         )
     pools = level_pools(profiles, bounds)
-    passes = _tag_pass(policy, exams, bounds)
+    passes = TAG_PASSES[method](policy, exams, bounds)
     left = [e.budget - first.tokens for e, (first, _) in zip(exams, passes, strict=True)]
     tables = []
     for exam, (_, tags), b in zip(exams, passes, left, strict=True):
@@ -177,10 +222,18 @@ def planner(
     ]
 
 
+TAG_PASSES = {
+    "greedy-knapsack": _tag_pass,
+    "planner": _tag_pass,
+    "roi-greedy-knapsack": _roi_tag_pass,
+    "roi-planner": _roi_tag_pass,
+}
 METHODS: dict[str, Runner] = {
     **dict.fromkeys(SINGLE_PASS, single_pass),
     "greedy-knapsack": greedy_knapsack,
     "planner": planner,
+    "roi-greedy-knapsack": greedy_knapsack,
+    "roi-planner": planner,
 }
 
 

@@ -3,7 +3,10 @@
 Score (DESIGN.md §1) = mean points of correct answers per exam, with a 95 % percentile
 bootstrap CI over exams; Regret~ = (Score_easy − Score)/Score_easy on the groups both papers
 share; oracle value V* = the hindsight MCKP optimum over profiled attempts (when a profile table
-is given), oracle regret V* − Score and gap (V* − Score)/V*; P1..PN accuracy; level accuracy and
+is given), oracle regret V* − Score and gap (V* − Score)/V*; the Bellman-optimal ex-ante value
+V_bellman over the same profiled samples, gap (V_bellman − Score)/V_bellman and share
+Score/V_bellman; ``paired_diff``: the paired bootstrap CI of one method's score minus another's
+over the exams both answered; P1..PN accuracy; level accuracy and
 the (L+1)×(L+1) confusion (rows predicted, cols actual level) over reached, tagged, not-skipped
 problems whose segment finished (a skip's cost is not revealed; a segment the budget cut has a
 censored actual level: counted apart as ``level_censored``); ``skip_tag_answered``: the share of
@@ -22,10 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from roi_reasoning.knapsack import hindsight_oracle, normalised_gap, regret_tilde
+from roi_reasoning.knapsack import bellman_plan, hindsight_oracle, normalised_gap, regret_tilde
 from roi_reasoning.records import STATUSES, ExamOutcome
 
 Profiles = dict[str, list[tuple[int, bool]]]  # problem id -> measured (tokens, correct) samples
+# (problem ids and points in exam order, budget) -> (hindsight V*, Bellman V): the same exam
+# appears once per method (and per run), and its oracles depend only on this key
+OracleCache = dict[tuple[tuple[tuple[str, float], ...], int], tuple[float, float]]
 KIND_ORDER = ("easy", "medium", "hard", "composition")
 
 
@@ -94,18 +100,49 @@ def _levels(cell: Sequence[ExamOutcome], n_levels: int) -> dict[str, Any]:
     }
 
 
-def _oracle(cell: Sequence[ExamOutcome], profiles: Profiles | None) -> float | None:
-    if not profiles:
+def exam_oracles(exam: ExamOutcome, profiles: Profiles) -> tuple[float, float] | None:
+    """(hindsight V*, Bellman V) of one exam from its problems' profiled (tokens, correct)
+    samples, rewards = points·correct, in the exam's order at its budget; None when a problem
+    has no profiled sample. Bellman: one "solve" option per problem whose cost/reward is drawn
+    from its samples, skip always allowed, a sample longer than the tokens left is cut (0)."""
+    problems = sorted(exam.outcomes, key=lambda o: o.position)
+    if any(not profiles.get(o.problem_id) for o in problems):
         return None
-    values = []
+    samples = [[(t, o.points * float(c)) for t, c in profiles[o.problem_id]] for o in problems]
+    v_star = hindsight_oracle(exam.budget, samples)[0]
+    v_bellman = bellman_plan(exam.budget, [{"solve": s} for s in samples]).value
+    return v_star, v_bellman
+
+
+def _oracles(
+    cell: Sequence[ExamOutcome], profiles: Profiles | None, cache: OracleCache
+) -> tuple[float | None, float | None]:
+    """Mean hindsight V* and Bellman V over the cell's exams (None, None) without profiles."""
+    if not profiles:
+        return None, None
+    pairs = []
     for exam in cell:
-        attempts = []
-        for o in exam.outcomes:
-            if o.problem_id not in profiles:
-                return None
-            attempts.append([(t, o.points * float(c)) for t, c in profiles[o.problem_id]])
-        values.append(hindsight_oracle(exam.budget, attempts)[0])
-    return float(np.mean(values))
+        order = sorted(exam.outcomes, key=lambda o: o.position)
+        key = (tuple((o.problem_id, float(o.points)) for o in order), exam.budget)
+        if key not in cache:
+            found = exam_oracles(exam, profiles)
+            if found is None:
+                return None, None
+            cache[key] = found
+        pairs.append(cache[key])
+    v_star, v_bellman = np.mean(pairs, axis=0)
+    return float(v_star), float(v_bellman)
+
+
+def _oracle_fields(score: float, v_star: float | None, v_bellman: float | None) -> dict[str, Any]:
+    return {
+        "oracle_value": v_star,
+        "oracle_regret": None if v_star is None else v_star - score,
+        "oracle_gap": None if v_star is None else normalised_gap(v_star, score),
+        "bellman_value": v_bellman,
+        "bellman_gap": None if v_bellman is None else normalised_gap(v_bellman, score),
+        "bellman_share": None if not v_bellman else score / v_bellman,
+    }
 
 
 def cell_metrics(
@@ -114,7 +151,10 @@ def cell_metrics(
     attempts: dict,
     profiles: Profiles | None = None,
     seed: int = 0,
+    cache: OracleCache | None = None,
 ) -> dict[str, Any]:
+    """The metrics of one cell (exams of one method, paper kind and budget); ``attempts`` from
+    ``_attempt_index`` over all outcomes, ``cache`` shares oracle values across cells."""
     n = max(len(e.outcomes) for e in cell)
     scores = [e.score for e in cell]
     pos_correct = np.zeros(n)
@@ -132,7 +172,7 @@ def cell_metrics(
     levels = _levels(cell, len(bounds) + 1)
     total = sum(counts.values())
     score = bootstrap_ci(scores, seed=seed)
-    v_star = _oracle(cell, profiles)
+    v_star, v_bellman = _oracles(cell, profiles, {} if cache is None else cache)
     return {
         "method": cell[0].method,
         "kind": cell[0].kind,
@@ -140,9 +180,7 @@ def cell_metrics(
         "n_exams": len(cell),
         "score": score,
         "regret_tilde": None,  # filled in by compute_cells, which sees the Easy paper
-        "oracle_value": v_star,
-        "oracle_regret": None if v_star is None else v_star - score["mean"],
-        "oracle_gap": None if v_star is None else normalised_gap(v_star, score["mean"]),
+        **_oracle_fields(score["mean"], v_star, v_bellman),
         "position_accuracy": (pos_correct / np.maximum(pos_count, 1)).tolist(),
         "position_tokens": (pos_tokens / np.maximum(pos_count, 1)).tolist(),
         **levels,
@@ -151,7 +189,7 @@ def cell_metrics(
         "skip_precision": _skip_precision(cell, attempts, profiles),
         "status_counts": counts,
         "exhausted_exams": float(np.mean([e.truncated for e in cell])),
-        "budget_utilisation": float(np.mean([e.tokens_used / e.budget for e in cell])),
+        "budget_utilisation": float(np.mean([e.tokens_used / max(e.budget, 1) for e in cell])),
         "tokens_mean": float(np.mean([e.tokens_used for e in cell])),
     }
 
@@ -192,12 +230,42 @@ def compute_cells(
     for e in outcomes:
         groups[(e.method, e.kind, e.budget)].append(e)
     attempts = _attempt_index(outcomes)
+    cache: OracleCache = {}
     cells = []
     for key in sorted(groups, key=_cell_key):
         cell = groups[key]
-        metrics = cell_metrics(cell, bounds, attempts, profiles, seed)
+        metrics = cell_metrics(cell, bounds, attempts, profiles, seed, cache)
         easy = groups.get((key[0], "easy", key[2]))
         if easy is not None:
             metrics["regret_tilde"] = _regret_tilde(easy, cell)
         cells.append(metrics)
     return cells
+
+
+def _scores_by_exam(outcomes: Sequence[ExamOutcome], side: str) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    for e in outcomes:
+        if e.exam_id in scores:
+            raise ValueError(
+                f"paired_diff: exam id {e.exam_id!r} appears twice in {side}; "
+                "pass the exams of one cell (one method, paper kind and budget)"
+            )
+        scores[e.exam_id] = e.score
+    return scores
+
+
+def paired_diff(
+    a_outcomes: Sequence[ExamOutcome],
+    b_outcomes: Sequence[ExamOutcome],
+    seed: int = 0,
+    n: int = 2000,
+) -> dict[str, float | int]:
+    """Score of A minus score of B, paired by exam id over the exams both hold.
+
+    Returns {"mean", "lo", "hi", "n"}: the mean per-exam difference with a 95 % percentile
+    bootstrap interval (``n`` resamples of the paired exams, ``seed`` fixed) and the number of
+    pairs; mean/lo/hi are NaN when no exam id is shared. Each side must hold an exam id once.
+    """
+    a, b = _scores_by_exam(a_outcomes, "a_outcomes"), _scores_by_exam(b_outcomes, "b_outcomes")
+    diffs = [a[k] - b[k] for k in a if k in b]
+    return {**bootstrap_ci(diffs, n=n, seed=seed), "n": len(diffs)}

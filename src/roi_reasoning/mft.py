@@ -24,8 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import DEFAULT_TIERS, TierSpec, load_tier
-from roi_reasoning.evaluate import read_samples
+from roi_reasoning.data import DEFAULT_TIERS, TierSpec, load_profile_rows, load_tier
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import HEADER_RE, leading_tag_match, refusal, render_prompt, render_tag
 from roi_reasoning.parsing import split_segments, text_completion
@@ -130,7 +129,7 @@ class _Composer:
 def _targets(cfg: MFTBuildConfig) -> dict[str, str | None]:
     """problem id → solution body of its shortest correct sample, or None (refusal)."""
     by_problem: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in read_samples(Path(cfg.profile)):
+    for row in load_profile_rows(cfg.profile, full=True):
         by_problem[row["problem_id"]].append(row)
     out = {}
     for pid, samples in by_problem.items():

@@ -1,4 +1,5 @@
-"""PNG figures for ``roi report --plots``: Score vs budget, tokens per position, confusion.
+"""PNG figures for ``roi report --plots``: Score vs budget, tokens per position, confusion, and
+the RARL learning curve (``plot_curve``: train and validation exam reward per optimizer step).
 
 matplotlib is optional (``pip install roi-reasoning[plots]``) and imported inside
 ``write_plots``. Figures are drawn on the Agg canvas through matplotlib's object API, so no
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from roi_reasoning.data import DataError, read_records
 from roi_reasoning.report import (
     Entry,
     collect_entries,
@@ -25,6 +27,7 @@ from roi_reasoning.report import (
     ordered_labels,
     summed_confusion,
 )
+from roi_reasoning.report_sections import curve_png_name
 
 
 def _matplotlib() -> tuple[Any, Any]:
@@ -146,19 +149,63 @@ def _slug(label: str, taken: set[str]) -> str:
     return slug
 
 
-def write_plots(results: list[dict[str, Any]], out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write ``score_vs_budget.png``, ``tokens_per_position.png`` and ``confusion_<method>.png``
-    (for methods that write level tags) into ``out_dir``; return the written paths."""
+def _curve_series(rows: Sequence[dict[str, Any]]) -> dict[str, list[tuple[Any, Any]]]:
+    """Named (step, reward) series of ``curve.jsonl`` rows; points without a reward dropped."""
+    series = {"train (sampled)": [(r.get("step"), r.get("train_reward")) for r in rows]}
+    series["validation (greedy)"] = [(r.get("step"), r.get("val_reward")) for r in rows]
+    budgets = {b for r in rows for b in r.get("val_reward_by_budget") or {}}
+    for b in sorted(budgets, key=lambda b: (len(str(b)), str(b))):  # numeric order for digits
+        series[f"validation B={b}"] = [
+            (r.get("step"), (r.get("val_reward_by_budget") or {}).get(b)) for r in rows
+        ]
+    return {
+        k: [(s, v) for s, v in pts if v is not None and s is not None] for k, pts in series.items()
+    }
+
+
+def plot_curve(curve_jsonl: str | os.PathLike[str], png: str | os.PathLike[str]) -> Path:
+    """Train and validation exam reward (overall and per budget) of an RARL ``curve.jsonl``
+    (rows {step, train_reward, val_reward, val_reward_by_budget}) against the optimizer step."""
+    figure_cls, canvas_cls = _matplotlib()
+    rows = read_records(curve_jsonl)
+    if not rows:
+        raise DataError(curve_jsonl, None, "no learning-curve rows (written by `roi rarl train`)")
+    fig = figure_cls(figsize=(6, 4))
+    ax = fig.subplots()
+    for name, points in _curve_series(rows).items():
+        if points:
+            style = "--" if name.startswith("validation B") else "-"
+            ax.plot(*zip(*points, strict=True), style, marker="o", markersize=3, label=name)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("exam reward (points per exam)")
+    ax.set_title("RARL learning curve")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    out = Path(png)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return _save(fig, canvas_cls, out)
+
+
+def write_plots(
+    results: list[dict[str, Any]],
+    out_dir: str | os.PathLike[str],
+    *,
+    curves: Sequence[str | os.PathLike[str]] = (),
+) -> list[Path]:
+    """Write ``score_vs_budget.png``, ``tokens_per_position.png``, ``confusion_<method>.png``
+    (for methods that write level tags) and ``learning_curve_<k>.png`` per RARL ``curve.jsonl``
+    in ``curves`` into ``out_dir``; return the written paths."""
     mpl = _matplotlib()
     entries = collect_entries(results)
-    if not entries:
-        return []
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [
-        _score_vs_budget(entries, mpl, out / "score_vs_budget.png"),
-        _tokens_per_position(entries, mpl, out / "tokens_per_position.png"),
-    ]
+    if curves or entries:
+        out.mkdir(parents=True, exist_ok=True)
+    written = []
+    if entries:
+        written += [
+            _score_vs_budget(entries, mpl, out / "score_vs_budget.png"),
+            _tokens_per_position(entries, mpl, out / "tokens_per_position.png"),
+        ]
     taken: set[str] = set()
     for label in ordered_labels(entries):
         mine = [e for e in entries if e.label == label]
@@ -166,4 +213,4 @@ def write_plots(results: list[dict[str, Any]], out_dir: str | os.PathLike[str]) 
         if total is None or not any(map(any, total)):
             continue  # no level tags: nothing to plot
         written.append(_confusion(mine, label, mpl, out / f"confusion_{_slug(label, taken)}.png"))
-    return written
+    return written + [plot_curve(c, out / curve_png_name(i)) for i, c in enumerate(curves)]

@@ -17,16 +17,23 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import DEFAULT_TIERS, TierSpec, load_tier
-from roi_reasoning.evaluate import read_samples
+from roi_reasoning.data import (
+    DEFAULT_TIERS,
+    ConfigError,
+    check_tiers,
+    load_profile_rows,
+    load_tier,
+    repair_records,
+)
 from roi_reasoning.formats import render_prompt
-from roi_reasoning.policies import Policy, Request, load_policy
+from roi_reasoning.policies import Policy, Request
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, Problem, actual_level
 from roi_reasoning.scoring import score_completions
+from roi_reasoning.validate import check_out_file, make_policy
 
 
 @dataclass
@@ -46,12 +53,36 @@ class ProfileConfig:
     grade_timeout: float = 5.0
 
 
+def check_profile_config(cfg: ProfileConfig) -> None:
+    """Types and ranges of every setting; ConfigError names the key. Writes nothing."""
+    from roi_reasoning.config import check_values
+    from roi_reasoning.validate import MAX_BUDGET, MAX_SAMPLES, float_in, int_in, int_list
+
+    check_values(ProfileConfig, asdict(cfg), "config")
+    check_tiers(cfg.tiers)
+    if not cfg.policy.strip():
+        raise ConfigError("policy", "must be a policy name or module:Class")
+    int_in(cfg.per_tier, "per_tier", 1, MAX_SAMPLES)
+    int_in(cfg.k, "k", 1, MAX_SAMPLES)
+    if cfg.per_tier * cfg.k * len(cfg.tiers) > MAX_SAMPLES:
+        raise ConfigError(
+            "k",
+            f"per_tier x k x tiers = {cfg.per_tier * cfg.k * len(cfg.tiers)} samples, "
+            f"above the limit of {MAX_SAMPLES}",
+        )
+    int_in(cfg.max_tokens, "max_tokens", 1, MAX_BUDGET)
+    int_list(cfg.level_bounds, "level_bounds", 1, MAX_BUDGET, ascending=True)
+    int_in(cfg.batch_size, "batch_size", 1, MAX_SAMPLES)
+    float_in(cfg.grade_timeout, "grade_timeout", 0.001, 3600.0)
+
+
 def select_problems(cfg: ProfileConfig) -> list[Problem]:
+    """The first ``per_tier`` problems of each tier's seeded shuffle (inputs read-only)."""
     import random
 
     chosen = []
-    for name, spec in cfg.tiers.items():
-        problems = load_tier(TierSpec(**spec), name)
+    for name, spec in check_tiers(cfg.tiers).items():
+        problems = load_tier(spec, name)
         random.Random(f"{cfg.seed}:{name}").shuffle(problems)
         chosen += problems[: cfg.per_tier]
     return chosen
@@ -62,19 +93,24 @@ def _one_problem_exam(problem: Problem, budget: int, sample: int) -> Exam:
 
 
 def run_profile(cfg: ProfileConfig, policy: Policy | None = None, progress: bool = True) -> Path:
-    """Sample, grade and append every (problem, sample) not yet in ``cfg.out``."""
+    """Sample, grade and append every (problem, sample) not yet in ``cfg.out``. Settings, tiers,
+    the output path and the policy are checked before the output is touched."""
     from tqdm import tqdm
 
-    out = Path(cfg.out)
+    check_profile_config(cfg)
+    out = check_out_file(cfg.out)
+    problems = select_problems(cfg)
+    if out.exists() and out.stat().st_size:  # resuming: its rows must be profile rows
+        load_profile_rows(out, full=True, allow_torn_tail=True)
+    policy = policy or make_policy(cfg.policy, cfg.policy_args)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = {(r["problem_id"], r["sample"]) for r in read_samples(out)}
+    done = {(r["problem_id"], r["sample"]) for r in repair_records(out)}
     todo = [
         _one_problem_exam(p, cfg.max_tokens, s)
-        for p in select_problems(cfg)
+        for p in problems
         for s in range(cfg.k)
         if (p.id, s) not in done
     ]
-    policy = policy or load_policy(cfg.policy, **cfg.policy_args)
     bar = tqdm(
         total=len(todo), unit="sample", disable=not progress, desc="profile", file=sys.stderr
     )

@@ -1,21 +1,23 @@
 """Rationality-Aware RL (RARL), DESIGN.md §1 stage 2: Dr. GRPO on whole exams with TRL.
 
-Each prompt is an exam (N problems, the budget B stated in the ``roi`` format); the reward is
+Each prompt is an exam (N problems, its budget B_i stated in the ``roi`` format); the reward is
 the paper's exam reward R = Σ_i p_i·1[correct_i ∧ predicted level_i = actual level_i]
 (``rewards.make_reward("exam", ...)``); the advantage is R − group mean with no std scaling
 (``loss_type="dr_grpo"``, ``scale_rewards="none"``); KL off by default (``beta=0``).
 
-One budget per run: ``max_completion_length`` = B, so generation stops at exactly the exam's
-budget. Tokens past B are never generated, hence never rewarded and never given gradient, and
-Dr. GRPO's constant normaliser (the max completion length) equals B for every sequence.
-Mixing budgets in one run would need per-sequence masks inside TRL's loss; train one run per
-budget (or chain runs) instead, which keeps the trainer unpatched and the budget exact.
+Budgets are mixed in one run: each exam gets one of ``budgets`` (seeded, balanced), generation is
+capped at max(budgets) (``max_completion_length``) and ``rarl_trainer.BudgetGRPOTrainer`` cuts
+every completion at its own exam's B_i before the reward and the loss, so tokens past B_i get
+neither reward nor gradient while Dr. GRPO keeps its constant normaliser (max(budgets)).
+``rarl_curve`` logs the held-out greedy validation reward every ``val_every`` steps and writes
+``<out>/curve.jsonl`` (``plots.plot_curve`` draws it).
 
 Run example: ``roi rarl train --config configs/rarl/world.yaml``
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from typing import Any
 from roi_reasoning.data import DEFAULT_TIERS, TierSpec, load_tier
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import render_prompt
-from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS
+from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam
 from roi_reasoning.rewards import exam_column, make_reward
 
 
@@ -34,7 +36,8 @@ class RARLConfig:
     tiers: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {k: vars(v) for k, v in DEFAULT_TIERS.items()}
     )
-    budget: int = 512  # tokens: the hard per-exam budget = max_completion_length
+    # tokens: each exam draws one (seeded, balanced); generation is capped at max(budgets)
+    budgets: list[int] = field(default_factory=lambda: [512])
     level_bounds: list[int] = field(default_factory=lambda: list(DEFAULT_LEVEL_BOUNDS))
     n: int = 3
     kinds: list[str] = field(default_factory=lambda: ["easy", "medium", "hard"])
@@ -55,35 +58,85 @@ class RARLConfig:
     use_vllm: bool = False
     vllm_mode: str = "colocate"
     grade_timeout: float = 5.0
+    val_every: int = 0  # optimizer steps between greedy validations; 0 = no validation
+    val_exams: int = 8  # validation problem sets; each is laid out as every kind × budget
+    # validation problems: a held-out split; None = other draws (seed + 1) from ``tiers``
+    val_tiers: dict[str, dict[str, Any]] | None = None
+
+
+def check_budgets(budgets: list[int]) -> list[int]:
+    """The per-exam budgets (tokens), validated: at least one, positive, distinct."""
+    if not budgets or any(int(b) <= 0 for b in budgets) or len(set(budgets)) != len(budgets):
+        raise ValueError(f"budgets must be distinct positive token counts, got {budgets}")
+    return [int(b) for b in budgets]
+
+
+def _tiers(specs: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
+    return {name: load_tier(TierSpec(**spec), name) for name, spec in specs.items()}
+
+
+def training_exams(cfg: RARLConfig) -> list[Exam]:
+    """``count`` × ``kinds`` exams, each with one of ``budgets``: a seeded shuffle of the budgets
+    cycled over the exams, so every budget gets an equal share (±1)."""
+    budgets = check_budgets(cfg.budgets)
+    crossed = build_exams(
+        _tiers(cfg.tiers),
+        n=cfg.n,
+        kinds=cfg.kinds,
+        budgets=budgets,
+        count=cfg.count,
+        seed=cfg.seed,
+    )
+    by_key = {(e.group, e.kind, e.budget): e for e in crossed}
+    slots = list(dict.fromkeys((e.group, e.kind) for e in crossed))  # build order, no budget
+    drawn = [budgets[i % len(budgets)] for i in range(len(slots))]
+    random.Random(f"{cfg.seed}:budgets").shuffle(drawn)
+    return [by_key[(g, k, b)] for (g, k), b in zip(slots, drawn, strict=True)]
+
+
+def validation_exams(cfg: RARLConfig) -> list[Exam]:
+    """Fixed validation exams: ``val_exams`` problem sets from ``val_tiers`` (a held-out split;
+    without one, other draws from the training tiers: seed + 1, problems may repeat), each laid
+    out at every kind and every budget, so the per-budget rewards compare the same problems."""
+    return build_exams(
+        _tiers(cfg.val_tiers or cfg.tiers),
+        n=cfg.n,
+        kinds=cfg.kinds,
+        budgets=check_budgets(cfg.budgets),
+        count=cfg.val_exams,
+        seed=cfg.seed + 1,
+    )
 
 
 def exam_dataset(cfg: RARLConfig):
     """``datasets.Dataset`` of {"prompt": roi-format messages, "exam": exam JSON}."""
     import datasets
 
-    tiers = {name: load_tier(TierSpec(**spec), name) for name, spec in cfg.tiers.items()}
-    exams = build_exams(
-        tiers, n=cfg.n, kinds=cfg.kinds, budgets=(cfg.budget,), count=cfg.count, seed=cfg.seed
-    )
     rows = [
-        {"prompt": render_prompt(e, "roi", cfg.level_bounds), "exam": exam_column(e)} for e in exams
+        {"prompt": render_prompt(e, "roi", cfg.level_bounds), "exam": exam_column(e)}
+        for e in training_exams(cfg)
     ]
     return datasets.Dataset.from_list(rows)
 
 
 def grpo_trainer(cfg: RARLConfig, model: Any = None, tokenizer: Any = None, dataset: Any = None):
+    """A ``BudgetGRPOTrainer`` (Dr. GRPO, per-exam budget cut) with the curve/validation callback."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig
+
+    from roi_reasoning.rarl_curve import CurveCallback
+    from roi_reasoning.rarl_trainer import BudgetGRPOTrainer
 
     cuda = torch.cuda.is_available()
     args = GRPOConfig(
         output_dir=cfg.out,
-        loss_type="dr_grpo",
+        loss_type="dr_grpo",  # loss / (G · max_completion_length): a constant normaliser
         scale_rewards="none",  # Dr. GRPO: advantage = R − group mean, no std division
         beta=cfg.beta,
         num_generations=cfg.num_generations,
-        max_completion_length=cfg.budget,
+        max_completion_length=max(check_budgets(cfg.budgets)),  # then cut at each B_i
+        mask_truncated_completions=False,  # a budget-cut exam keeps its (often 0) reward
         per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum,
         learning_rate=cfg.learning_rate,
@@ -105,13 +158,26 @@ def grpo_trainer(cfg: RARLConfig, model: Any = None, tokenizer: Any = None, data
         tokenizer.pad_token = tokenizer.eos_token
     model = model or AutoModelForCausalLM.from_pretrained(cfg.model)
     reward = make_reward(cfg.reward, tokenizer, bounds=cfg.level_bounds, timeout=cfg.grade_timeout)
-    return GRPOTrainer(
+    trainer = BudgetGRPOTrainer(
         model=model,
         reward_funcs=[reward],
         args=args,
         train_dataset=dataset if dataset is not None else exam_dataset(cfg),
         processing_class=tokenizer,
     )
+    exams = validation_exams(cfg) if cfg.val_every else []
+    trainer.add_callback(
+        CurveCallback(
+            trainer,
+            exams,
+            cfg.val_every,
+            bounds=cfg.level_bounds,
+            reward=cfg.reward,
+            timeout=cfg.grade_timeout,
+            batch_size=cfg.batch_size,
+        )
+    )
+    return trainer
 
 
 def train(cfg: RARLConfig, resume: bool = False, **objects: Any) -> Path:

@@ -1,9 +1,12 @@
 """Render one or more ``runs/<name>/results.json`` files (written by ``roi eval``) as Markdown.
 
 Tables: Score with 95% bootstrap CI and Regret~ per method x paper kind x budget (the paper's
-main table), the exact OS-MCKP oracle (when profiles exist), per-position accuracy and tokens,
-skips and budget use, and level-prediction confusion per method. Pure: no torch, transformers
-or matplotlib (PNGs are ``roi_reasoning.plots``).
+main table), the exact OS-MCKP oracle (hindsight V* and Bellman V beside every score, when
+profiles exist), budget conditioning (skips by tier, budget use), paired differences of two
+methods with a bootstrap CI (from the runs' samples), the RARL learning curve, per-position
+accuracy and tokens, statuses, and level-prediction confusion per method (the sections beyond
+the main table live in ``report_sections``). Pure: no torch, transformers or matplotlib (PNGs
+are ``roi_reasoning.plots``).
 
 Run example: ``roi report runs/demo``
 """
@@ -11,38 +14,37 @@ Run example: ``roi report runs/demo``
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from roi_reasoning.data import DataError
-from roi_reasoning.exams import KINDS
+from roi_reasoning.records import ExamOutcome
+from roi_reasoning.report_sections import (
+    DASH,
+    Entry,
+    column_key,
+    column_title,
+    curve_section,
+    extra_sections,
+    find_curves,
+    kind_key,
+    kind_title,
+    load_samples,
+)
+from roi_reasoning.report_sections import md as _md
+from roi_reasoning.report_sections import num as _num
+from roi_reasoning.report_sections import table as _table
 
-DASH = "–"
+__all__ = ["Entry", "column_key", "column_title", "kind_key", "kind_title", "load_samples"]
+
 RESULTS_FILE = "results.json"
 REQUIRED_KEYS = ("run", "cells")
 REQUIRED_CELL_KEYS = ("method", "kind", "budget", "score")
 STATUSES = ("correct", "wrong", "skipped", "exhausted", "unreached", "malformed")
-ORACLE_KEYS = ("oracle_value", "oracle_regret", "oracle_gap")
 
 PathLike = str | os.PathLike[str]
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One results cell with its row label (method, plus the run name when runs clash)."""
-
-    label: str
-    run: str
-    cell: dict[str, Any]
-    level_bounds: tuple[int, ...]
-
-    @property
-    def column(self) -> tuple[str, int]:
-        return self.cell["kind"], self.cell["budget"]
 
 
 # ---------------------------------------------------------------- loading and validation
@@ -92,25 +94,6 @@ def load_results(path_or_run_dir: PathLike) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- ordering and labels
-
-
-def kind_key(kind: str) -> tuple[int, str]:
-    """Paper kinds in the paper's column order; unknown kinds after, alphabetically."""
-    return (KINDS.index(kind), "") if kind in KINDS else (len(KINDS), kind)
-
-
-def column_key(column: tuple[str, int]) -> tuple[int, str, int]:
-    return (*kind_key(column[0]), column[1])
-
-
-def kind_title(kind: str) -> str:
-    return f"{kind[:1].upper()}{kind[1:]}"
-
-
-def column_title(column: tuple[str, int]) -> str:
-    """``("easy", 512)`` -> ``"Easy/512"``."""
-    kind, budget = column
-    return f"{kind_title(kind)}/{budget}"
 
 
 def _run_names(results: Sequence[dict[str, Any]]) -> list[str]:
@@ -190,29 +173,6 @@ def level_names(bounds: Sequence[int], size: int) -> list[str]:
 # ---------------------------------------------------------------- formatting
 
 
-def _num(value: Any, digits: int = 2) -> str:
-    if value is None or isinstance(value, bool):
-        return DASH
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return _md(str(value))
-    return DASH if math.isnan(number) else f"{number:.{digits}f}"
-
-
-def _md(text: Any) -> str:
-    """Make text safe inside a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], text_cols: int = 1) -> list[str]:
-    """A Markdown table; columns after the first ``text_cols`` are right-aligned numbers."""
-    align = ["---" if i < text_cols else "---:" for i in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
-
-
 def score_cell(cell: dict[str, Any]) -> str:
     score = cell["score"]
     ci = f"[{_num(score.get('lo'))}, {_num(score.get('hi'))}]"
@@ -257,20 +217,6 @@ def _row_head(entry: Entry) -> list[str]:
     return [_md(entry.label), _md(kind), str(budget)]
 
 
-def _oracle_table(entries: Sequence[Entry]) -> list[str]:
-    with_oracle = [e for e in entries if any(e.cell.get(k) is not None for k in ORACLE_KEYS)]
-    if not with_oracle:
-        return []
-    header = ["Method", "Paper", "Budget", "Score", "Oracle value", "Oracle regret", "Oracle gap"]
-    rows = [
-        _row_head(e)
-        + [_num(e.cell["score"].get("mean"))]
-        + [_num(e.cell.get(k)) for k in ORACLE_KEYS]
-        for e in with_oracle
-    ]
-    return _table(header, rows, text_cols=2)
-
-
 def _position_table(entries: Sequence[Entry]) -> list[str]:
     def values(entry: Entry, key: str) -> list[Any]:
         return list(entry.cell.get(key) or [])
@@ -297,20 +243,16 @@ def _skip_table(entries: Sequence[Entry]) -> list[str]:
         {s for e in entries for s in (e.cell.get("status_counts") or {})} - set(STATUSES)
     )
     statuses = [*STATUSES, *extra]
-    header = ["Method", "Paper", "Budget", "Exams", "Skip rate", "Skips by tier", "Skip precision"]
-    header += ["Exhausted exams", "Budget util.", "Mean tokens", *statuses]
+    header = ["Method", "Paper", "Budget", "Exams", "Skip rate", "Skip precision"]
+    header += ["Exhausted exams", *statuses]
     rows = []
     for e in entries:
         c = e.cell
         counts = c.get("status_counts") or {}
-        by_tier = c.get("skip_rate_by_tier") or {}
-        tiers = " ".join(f"{t} {_num(v)}" for t, v in by_tier.items()) or DASH
         rows.append(
             _row_head(e)
-            + [_num(c.get("n_exams"), 0), _num(c.get("skip_rate")), tiers]
-            + [_num(c.get("skip_precision"))]
-            + [_num(c.get("exhausted_exams")), _num(c.get("budget_utilisation"))]
-            + [_num(c.get("tokens_mean"), 1)]
+            + [_num(c.get("n_exams"), 0), _num(c.get("skip_rate"))]
+            + [_num(c.get("skip_precision")), _num(c.get("exhausted_exams"))]
             + [_num(counts.get(s), 0) for s in statuses]
         )
     return _table(header, rows, text_cols=2)
@@ -344,8 +286,22 @@ def _confusion_section(entries: Sequence[Entry]) -> list[str]:
     return lines
 
 
-def render_report(results: list[dict[str, Any]]) -> str:
-    """The Markdown report for one or more loaded results files (see ``load_results``)."""
+def render_report(
+    results: list[dict[str, Any]],
+    *,
+    samples: Sequence[Sequence[ExamOutcome]] | None = None,
+    pairs: Sequence[tuple[str, str]] = (),
+    curves: Sequence[PathLike] = (),
+    plot_dir: str | None = None,
+    seed: int = 0,
+) -> str:
+    """The Markdown report for one or more loaded results files (see ``load_results``).
+
+    ``samples[i]``: the exam outcomes of ``results[i]`` (``load_samples``), needed by ``pairs``
+    = (label A, label B) tuples, e.g. ``("roi (mft+rarl)", "roi (mft)")``: Score A − B per shared
+    cell with a paired bootstrap CI (``seed``). ``curves``: RARL ``curve.jsonl`` files, summarised;
+    with ``plot_dir`` (the plots folder relative to the report) their PNGs are embedded.
+    """
     entries = collect_entries(results)
     names = ", ".join(_run_names(results)) or DASH
     lines = [f"# ROI-Reasoning report: {names}", "", "## Runs", "", *_provenance(results), ""]
@@ -360,24 +316,49 @@ def render_report(results: list[dict[str, Any]]) -> str:
         *_main_table(entries),
         "",
     ]
-    oracle = _oracle_table(entries)
-    if oracle:
-        lines += ["## Exact OS-MCKP oracle", "", *oracle, ""]
+    by_run = None
+    if samples is not None:
+        by_run = {n: list(s) for n, s in zip(_run_names(results), samples, strict=True)}
+    lines += extra_sections(entries, by_run, pairs, seed)
+    if curves:
+        lines += ["## RARL learning curve", "", *curve_section(curves, plot_dir), ""]
     positions = _position_table(entries)
     if positions:
         lines += ["## Accuracy and mean generated tokens by position", "", *positions, ""]
-    lines += ["## Skips and budget use", "", *_skip_table(entries), ""]
+    lines += ["## Skip precision and statuses", "", *_skip_table(entries), ""]
     lines += ["## Level prediction", "", "Rows: predicted level; columns: actual level.", ""]
     lines += _confusion_section(entries)
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_report(paths: Sequence[PathLike], out_path: PathLike) -> Path:
-    """Load ``paths`` (results files or run directories) and write ``out_path`` atomically."""
+def write_report(
+    paths: Sequence[PathLike],
+    out_path: PathLike,
+    *,
+    pairs: Sequence[tuple[str, str]] = (),
+    curves: Sequence[PathLike] | None = None,
+    plots: bool = False,
+) -> Path:
+    """Load ``paths`` (results files or run directories) and write ``out_path`` atomically.
+
+    ``pairs``: see ``render_report`` (the samples are read from each run's ``samples.jsonl``).
+    ``curves``: RARL ``curve.jsonl`` files; None finds them in the run directories and the
+    report's folder (``find_curves``). ``plots``: also write the PNGs (``plots.write_plots``,
+    needs matplotlib) into ``<report folder>/plots`` and embed the learning curves.
+    """
     results = [load_results(p) for p in paths]
+    samples = [load_samples(p) for p in paths] if pairs else None
     out = Path(out_path)
+    found = find_curves(paths, out.parent) if curves is None else list(curves)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if plots:
+        from roi_reasoning.plots import write_plots
+
+        write_plots(results, out.parent / "plots", curves=found)
+    text = render_report(
+        results, samples=samples, pairs=pairs, curves=found, plot_dir="plots" if plots else None
+    )
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(render_report(results), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, out)  # never leave a half-written report
     return out

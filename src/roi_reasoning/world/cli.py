@@ -41,8 +41,12 @@ def summary(meta: dict[str, Any]) -> str:
 
 
 def cmd_world_build(args: argparse.Namespace) -> int:
+    from roi_reasoning.validate import check_out_dir
     from roi_reasoning.world import load_world
     from roi_reasoning.world.model import build_world_model
+
+    if args.out:
+        check_out_dir(args.out)
 
     path = build_world_model(
         _config(args), args.out, progress=not args.no_progress, force=args.force
@@ -53,8 +57,10 @@ def cmd_world_build(args: argparse.Namespace) -> int:
 
 
 def cmd_world_data(args: argparse.Namespace) -> int:
+    from roi_reasoning.validate import check_out_dir
     from roi_reasoning.world.problems import write_world
 
+    check_out_dir(args.out)
     files = write_world(args.out, _config(args))
     print(json.dumps(files, indent=2))
     return 0
