@@ -150,6 +150,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size,
         "grade_timeout": args.timeout,
         "profiles": args.profiles,
+        "oracle_profiles": args.oracle_profiles,
         "centroids": args.centroids,
     }
     cfg = load_config(EvalConfig, args.config, overrides)
@@ -294,7 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--level-bounds", type=_csv(int), help="token bounds of levels 0..L-1")
     ev.add_argument("--batch-size", type=int)
     ev.add_argument("--timeout", type=float, help="seconds per math-verify call")
-    ev.add_argument("--profiles", help="profile JSONL (problem_id, tokens, correct) for the oracle")
+    ev.add_argument(
+        "--profiles", help="profile JSONL (problem_id, tokens, correct): planner table and oracle"
+    )
+    ev.add_argument(
+        "--oracle-profiles", help="profile of the evaluated problems for the oracle columns"
+    )
     ev.add_argument("--centroids", type=_csv(int), help="greedy-knapsack level costs (tokens)")
     ev.add_argument("--no-progress", action="store_true")
     ev.add_argument("--no-plots", action="store_true")
