@@ -12,7 +12,8 @@ validation curve's first and last points, and each claim with PASS/FAIL:
 4. MFT+RARL at the loose budget ≥ 90 % of the Bellman-optimal value beside it;
 5. a rising validation reward (mean of the last three points > the first, step 0).
 
-Run example: ``python bench/demo_seeds.py --seeds 0,1,2 --root runs/demo-seeds``
+Run example: ``python bench/demo_seeds.py --seeds 1,2 --root runs/demo-seeds --include runs/demo``
+(``--include``: a finished demo folder, e.g. the default build, reported beside the others)
 """
 
 from __future__ import annotations
@@ -110,12 +111,18 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2", help="world seeds (each a full build)")
     ap.add_argument("--root", default="runs/demo-seeds", help="one demo folder per seed here")
     ap.add_argument("--set", action="append", default=[], help="demo KEY=VALUE for every seed")
+    ap.add_argument(
+        "--include", action="append", default=[], help="a finished demo folder to report too"
+    )
     args = ap.parse_args()
     passed: dict[str, list[bool]] = {}
-    for seed in (int(s) for s in args.seeds.split(",")):
+    folders = [Path(d) for d in args.include]
+    for seed in (int(s) for s in args.seeds.split(",") if s):
         out = Path(args.root) / f"world-{seed}"
-        cfg = demo_config(str(out), sets=[f"world.seed={seed}", *args.set])
-        run_demo(cfg, progress=False)
+        run_demo(demo_config(str(out), sets=[f"world.seed={seed}", *args.set]), progress=False)
+        folders.append(out)
+    for out in folders:
+        seed = json.loads((out / "demo.json").read_text())["world"]["seed"]
         print(f"\n== world seed {seed} ({out})")
         print("\n".join(table(out)))
         for name, ok, detail in claims(out):
