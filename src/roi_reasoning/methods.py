@@ -9,9 +9,10 @@
 - ``planner`` (ours): pass 1 as above; then problems are solved one prompt at a time, each only
   if the Bellman-optimal policy (``knapsack.bellman_plan``) over the profiled (tokens, correct)
   distribution of its predicted level says so at the budget left. Needs a profile table.
-- ``roi-greedy-knapsack``, ``roi-planner``: the same, with pass 1 in the ``roi`` format — one
-  single-problem prompt per problem, its level read from the tag that opens the answer — for
-  models that learned to tag (MFT/RARL) but not the ``tags-only`` instruction.
+- ``roi-greedy-knapsack``, ``roi-planner``: the same, with both passes in the ``roi`` format —
+  pass 1 one single-problem prompt per problem, its level read from the tag that opens the
+  answer; pass 2 the kept problems — for models that learned to tag (MFT/RARL) but not the
+  ``tags-only`` instruction.
 
 Run example: ``roi eval --methods base,greedy-knapsack --budgets 512 --count 6 --out runs/x``
 """
@@ -163,7 +164,7 @@ def greedy_knapsack(
         keeps.append(keep if left > 0 else [])
         if keeps[-1]:
             subs.append(_sub_exam(exam, keep, left))
-    solved = iter(single_pass(policy, subs, "base", bounds, **opts) if subs else [])
+    solved = iter(single_pass(policy, subs, SOLVE_FORMAT[method], bounds, **opts) if subs else [])
     return [
         _merge(exam, method, first, tags, [next(solved)] if keep else [], keep)
         for exam, (first, tags), keep in zip(exams, passes, keeps, strict=True)
@@ -211,7 +212,9 @@ def planner(
         ]
         subs = [_sub_exam(exams[i], [j], left[i]) for i in todo]
         for i, out in zip(
-            todo, single_pass(policy, subs, "base", bounds, **opts) if subs else [], strict=True
+            todo,
+            single_pass(policy, subs, SOLVE_FORMAT[method], bounds, **opts) if subs else [],
+            strict=True,
         ):
             solved[i].append(out)
             at[i].append(j)
@@ -222,6 +225,14 @@ def planner(
     ]
 
 
+# The solve pass's prompt: ``base`` for instruct models, ``roi`` for tagging models (an MFT
+# model asked in the ``base`` format writes a skip for every problem: measured on the demo).
+SOLVE_FORMAT = {
+    "greedy-knapsack": "base",
+    "planner": "base",
+    "roi-greedy-knapsack": "roi",
+    "roi-planner": "roi",
+}
 TAG_PASSES = {
     "greedy-knapsack": _tag_pass,
     "planner": _tag_pass,
