@@ -11,7 +11,8 @@
   distribution of its predicted level says so at the budget left. Needs a profile table.
 - ``roi-greedy-knapsack``, ``roi-planner``: the same, with both passes in the ``roi`` format —
   pass 1 one single-problem prompt per problem, its level read from the tag that opens the
-  answer; pass 2 the kept problems — for models that learned to tag (MFT/RARL) but not the
+  answer; pass 2 the kept problems one per prompt, as such a model learned — for models that
+  learned to tag (MFT/RARL) but not the
   ``tags-only`` instruction.
 
 Run example: ``roi eval --methods base,greedy-knapsack --budgets 512 --count 6 --out runs/x``
@@ -156,18 +157,60 @@ def greedy_knapsack(
 ) -> list[ExamOutcome]:
     centroids = opts.get("centroids") or DEFAULT_CENTROIDS
     passes = TAG_PASSES[method](policy, exams, bounds)
-    keeps, subs = [], []
+    keeps = []
     for exam, (first, tags) in zip(exams, passes, strict=True):
         left = exam.budget - first.tokens
         levels = [t.predicted_level if t else None for t in tags]
         keep = [i for i, k in enumerate(greedy_keep(levels, max(left, 0), centroids)) if k]
         keeps.append(keep if left > 0 else [])
-        if keeps[-1]:
-            subs.append(_sub_exam(exam, keep, left))
+    if method.startswith("roi-"):  # a tagging model solves one problem per prompt, as it learned
+        left = [e.budget - first.tokens for e, (first, _) in zip(exams, passes, strict=True)]
+        kept = lambda i, j, _left: j in keeps[i]  # noqa: E731
+        return _one_by_one(policy, exams, method, bounds, passes, left, kept, opts)
+    subs = [
+        _sub_exam(e, keep, e.budget - p[0].tokens)
+        for e, p, keep in zip(exams, passes, keeps, strict=True)
+        if keep
+    ]
     solved = iter(single_pass(policy, subs, SOLVE_FORMAT[method], bounds, **opts) if subs else [])
     return [
         _merge(exam, method, first, tags, [next(solved)] if keep else [], keep)
         for exam, (first, tags), keep in zip(exams, passes, keeps, strict=True)
+    ]
+
+
+def _one_by_one(
+    policy: Policy,
+    exams: Sequence[Exam],
+    method: str,
+    bounds,
+    passes: list,
+    left: list[int],
+    solve_here: Callable[[int, int, int], bool],
+    opts: dict,
+) -> list[ExamOutcome]:
+    """Pass 2 one problem per prompt, in order: exam i's problem j is solved when
+    ``solve_here(i, j, tokens left)`` says so and budget is left; every prompt is charged."""
+    solved: list[list[ExamOutcome]] = [[] for _ in exams]
+    at: list[list[int]] = [[] for _ in exams]
+    for j in range(max(len(e.problems) for e in exams)):
+        todo = [
+            i
+            for i, e in enumerate(exams)
+            if j < len(e.problems) and left[i] > 0 and solve_here(i, j, left[i])
+        ]
+        subs = [_sub_exam(exams[i], [j], left[i]) for i in todo]
+        for i, out in zip(
+            todo,
+            single_pass(policy, subs, SOLVE_FORMAT[method], bounds, **opts) if subs else [],
+            strict=True,
+        ):
+            solved[i].append(out)
+            at[i].append(j)
+            left[i] -= out.tokens_used
+    return [
+        _merge(exam, method, first, tags, solved[i], at[i])
+        for i, (exam, (first, tags)) in enumerate(zip(exams, passes, strict=True))
     ]
 
 
@@ -202,27 +245,9 @@ def planner(
             for k, p in zip(levels, exam.problems, strict=True)
         ]
         tables.append(bellman_plan(max(b, 0), options).table)
-    solved: list[list[ExamOutcome]] = [[] for _ in exams]
-    at: list[list[int]] = [[] for _ in exams]
-    for j in range(max(len(e.problems) for e in exams)):
-        todo = [
-            i
-            for i, e in enumerate(exams)
-            if j < len(e.problems) and left[i] > 0 and tables[i][j][left[i]] != "skip"
-        ]
-        subs = [_sub_exam(exams[i], [j], left[i]) for i in todo]
-        for i, out in zip(
-            todo,
-            single_pass(policy, subs, SOLVE_FORMAT[method], bounds, **opts) if subs else [],
-            strict=True,
-        ):
-            solved[i].append(out)
-            at[i].append(j)
-            left[i] -= out.tokens_used
-    return [
-        _merge(exam, method, first, tags, solved[i], at[i])
-        for i, (exam, (first, tags)) in enumerate(zip(exams, passes, strict=True))
-    ]
+
+    plan = lambda i, j, b: tables[i][j][b] != "skip"  # noqa: E731
+    return _one_by_one(policy, exams, method, bounds, passes, left, plan, opts)
 
 
 # The solve pass's prompt: ``base`` for instruct models, ``roi`` for tagging models (an MFT
