@@ -22,14 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import roi_reasoning.rarl as rarl  # noqa: E402
-from conftest import CHAT_TEMPLATE, build_tokenizer, tiny_causal_lm  # noqa: E402
-
-
-def chat_tokenizer():
-    tok = build_tokenizer("bytelevel")
-    tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
-    tok.eos_token, tok.pad_token, tok.chat_template = "<|im_end|>", "<|endoftext|>", CHAT_TEMPLATE
-    return tok
+from conftest import build_chat_tokenizer, tiny_causal_lm  # noqa: E402
 
 
 def run(reward_mode: str, args, tok) -> tuple[list[float], float]:
@@ -95,7 +88,7 @@ def main() -> None:
     ap.add_argument("--model", help="a model folder instead of the tiny random model")
     ap.add_argument("--world", help="a built world folder: its train tiers and level bounds")
     args = ap.parse_args()
-    tok = chat_tokenizer()
+    tok = build_chat_tokenizer()
     const_steps, _ = run("constant", args, tok)
     exam_steps, reward_time = run("exam", args, tok)
     t_const, t_exam = statistics.median(const_steps), statistics.median(exam_steps)

@@ -21,15 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import roi_reasoning.rarl as rarl  # noqa: E402
-from conftest import CHAT_TEMPLATE, build_tokenizer, tiny_causal_lm  # noqa: E402
+from conftest import build_chat_tokenizer, tiny_causal_lm  # noqa: E402
 from roi_reasoning.rarl_curve import validate  # noqa: E402
-
-
-def chat_tokenizer():
-    tok = build_tokenizer("bytelevel")
-    tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
-    tok.eos_token, tok.pad_token, tok.chat_template = "<|im_end|>", "<|endoftext|>", CHAT_TEMPLATE
-    return tok
 
 
 def run(budgets: list[int], args, tok, tier: Path, out: Path) -> tuple[list[float], float]:
@@ -66,7 +59,7 @@ def main() -> None:
     ap.add_argument("--low", type=int, default=64, help="the tight budget b (tokens)")
     ap.add_argument("--high", type=int, default=160, help="the loose budget B (tokens)")
     args = ap.parse_args()
-    tok = chat_tokenizer()
+    tok = build_chat_tokenizer()
     with tempfile.TemporaryDirectory() as tmp:
         tier = Path(tmp) / "tier.jsonl"
         rows = [

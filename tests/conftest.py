@@ -95,14 +95,19 @@ def tiny_causal_lm(tokenizer, seed: int = 0, hidden: int = 64, layers: int = 2):
     return LlamaForCausalLM(config).eval()
 
 
-@pytest.fixture(scope="session")
-def chat_tokenizer():
+def build_chat_tokenizer():
+    """The byte-level test tokenizer with ChatML role tokens, eos = <|im_end|> (tests, benches)."""
     tok = build_tokenizer("bytelevel")
     tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
     tok.eos_token = "<|im_end|>"
     tok.pad_token = "<|endoftext|>"
     tok.chat_template = CHAT_TEMPLATE
     return tok
+
+
+@pytest.fixture(scope="session")
+def chat_tokenizer():
+    return build_chat_tokenizer()
 
 
 def check_mft_round_trip(targets_jsonl, tokenizer, bounds) -> dict[str, int]:
