@@ -108,15 +108,16 @@ class _Composer:
         the skip level and it, the refusals after it and EOS fit the budget; else it refuses.
         None when not even the refusals fit."""
         chosen: list[str | None] = [None] * len(bodies)
+        accepted = None  # the alignment of ``chosen`` as last accepted
         for i, body in enumerate(bodies):
             if body is None:
                 continue
             trial = chosen[:i] + [body] + chosen[i + 1 :]
             aligned = self.align(trial)
             if aligned and aligned[1][i] < self.top and aligned[2] <= budget:
-                chosen = trial
+                chosen, accepted = trial, aligned
+        aligned = accepted or self.align(chosen)
         while True:  # tokenization at segment boundaries can shift a count: verify the whole
-            aligned = self.align(chosen)
             kept = [i for i, b in enumerate(chosen) if b is not None]
             fits = aligned is not None and aligned[2] <= budget
             if fits and all(aligned[1][i] < self.top for i in kept):
@@ -124,6 +125,7 @@ class _Composer:
             if not kept:
                 return None
             chosen[kept[-1]] = None
+            aligned = self.align(chosen)
 
 
 def _targets(cfg: MFTBuildConfig) -> dict[str, str | None]:

@@ -85,17 +85,14 @@ def _regions(text: str, n: int) -> list[tuple[int, int, int]]:
 
 
 def _token_counts(regions: list[tuple[int, int, int]], starts: Sequence[int], size: int):
-    """Tokens per region; tokens at the very end (EOS) go to the last problem's region."""
+    """Tokens per region; tokens at the very end (EOS, pieces that decode to nothing) go to the
+    last problem's region even when a tail after problem N follows it."""
     counts = [
-        bisect.bisect_left(starts, end) - bisect.bisect_left(starts, start)
+        bisect.bisect_left(starts, min(end, size)) - bisect.bisect_left(starts, start)
         for _, start, end in regions
     ]
-    trailing = len(starts) - bisect.bisect_left(starts, size)
-    counts[-1] += trailing
-    problems = [j for j, (idx, _, _) in enumerate(regions) if idx >= 0]
-    if problems and problems[-1] != len(regions) - 1:
-        counts[-1] -= trailing
-        counts[problems[-1]] += trailing
+    owner = max((j for j, (idx, _, _) in enumerate(regions) if idx >= 0), default=len(regions) - 1)
+    counts[owner] += len(starts) - bisect.bisect_left(starts, size)
     return counts
 
 

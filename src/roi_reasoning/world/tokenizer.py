@@ -162,14 +162,11 @@ def world_corpus(rows: Sequence[dict], tiers: dict[str, list[Problem]]) -> list[
     return texts
 
 
-def count_tokens(tokenizer: Any, texts: Sequence[str]) -> list[int]:
-    """Token counts of ``texts`` (no special tokens added)."""
-    enc = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-    return [len(ids) for ids in enc]
-
-
 def solution_cost(tokenizer: Any, solution: str, index: int = 1, last: bool = True) -> int:
     """Generated tokens of a problem's segment: ``## Problem i`` header, the worked solution,
-    the blank line before the next header (or the end-of-sequence token when ``last``)."""
+    the blank line before the next header (or the end-of-sequence token when ``last``), counted
+    by the one token accounting every path uses (``parsing.text_completion``)."""
+    from roi_reasoning.parsing import text_completion
+
     text = f"## Problem {index}\n{solution}" + ("" if last else "\n\n")
-    return count_tokens(tokenizer, [text])[0] + (1 if last else 0)
+    return text_completion(tokenizer, text, finished=last).tokens
