@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from roi_reasoning.cli import main
-from roi_reasoning.evaluate import EvalConfig, read_samples, run_eval
+from roi_reasoning.data import read_records
+from roi_reasoning.evaluate import EvalConfig, run_eval
 from roi_reasoning.policies.scripted import ScriptedPolicy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,16 +116,16 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted(tmp_path):
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    partial = len(read_samples(samples, allow_torn_tail=True))  # the run may be mid-append
+    partial = len(read_records(samples, allow_torn_tail=True))  # the run may be mid-append
     assert 10 <= partial < 96 and not (killed / "results.json").exists()
     with open(samples, "a") as fh:  # a record torn by the crash
         fh.write('{"exam_id": "torn')
     assert _run_cli(killed).wait(timeout=120) == 0
-    rows = read_samples(samples)
+    rows = read_records(samples)
     keys = [(r["method"], r["exam_id"]) for r in rows]
     assert len(keys) == len(set(keys)) == 2 * 8 * 3 * 2
     assert _final(killed) == _final(whole)
-    whole_rows = {(r["method"], r["exam_id"]): r for r in read_samples(whole / "samples.jsonl")}
+    whole_rows = {(r["method"], r["exam_id"]): r for r in read_records(whole / "samples.jsonl")}
     assert all(whole_rows[(r["method"], r["exam_id"])] == r for r in rows)
 
 

@@ -12,8 +12,13 @@ import pytest
 from test_hardening import make_inputs
 
 from roi_reasoning import cli
-from roi_reasoning.data import ConfigError, DataError, load_profile_rows
-from roi_reasoning.evaluate import read_samples, repair_samples
+from roi_reasoning.data import (
+    ConfigError,
+    DataError,
+    load_profile_rows,
+    read_records,
+    repair_records,
+)
 from roi_reasoning.exams import write_exams
 from roi_reasoning.knapsack import bellman_plan, hindsight_oracle
 
@@ -45,13 +50,13 @@ def test_read_samples_is_read_only_and_repair_is_explicit(tmp_path):
     path.write_text(good + '{"problem_id": "a", "tok')
     before = path.read_bytes()
     with pytest.raises(DataError, match=rf"{path}:2: truncated last line"):
-        read_samples(path)
+        read_records(path)
     assert path.read_bytes() == before  # an input is never cut
-    assert len(read_samples(path, allow_torn_tail=True)) == 1 and path.read_bytes() == before
-    assert len(repair_samples(path)) == 1 and path.read_text() == good  # own output: repaired
+    assert len(read_records(path, allow_torn_tail=True)) == 1 and path.read_bytes() == before
+    assert len(repair_records(path)) == 1 and path.read_text() == good  # own output: repaired
     path.write_text(good + '{"problem_id": "b", "tokens": 1, "correct": false}')  # no newline
-    assert len(read_samples(path)) == 2  # a hand-written file may end without a newline
-    assert len(repair_samples(path)) == 1 and path.read_text() == good  # ours never does
+    assert len(read_records(path)) == 2  # a hand-written file may end without a newline
+    assert len(repair_records(path)) == 1 and path.read_text() == good  # ours never does
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from roi_reasoning.evaluate import EvalConfig, read_samples, run_eval
+from roi_reasoning.data import read_records
+from roi_reasoning.evaluate import EvalConfig, run_eval
 
 BOUNDS = [30, 60, 120]  # whitespace tokens: easy ≈ L0, medium ≈ L1, hard > L2 (Level-3)
 BEHAVIOURS = {
@@ -36,7 +37,7 @@ def _run(tmp_path, methods, **kw):
         **kw,
     )
     results = run_eval(cfg, progress=False)
-    return {(c["method"], c["kind"]): c for c in results["cells"]}, read_samples(
+    return {(c["method"], c["kind"]): c for c in results["cells"]}, read_records(
         tmp_path / "run" / "samples.jsonl"
     )
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import check_mft_round_trip, tiny_causal_lm
-from roi_reasoning.evaluate import read_samples
+from roi_reasoning.data import read_records
 from roi_reasoning.formats import refusal
 from roi_reasoning.mft import (
     MFTBuildConfig,
@@ -47,10 +47,10 @@ def profile(tmp_path_factory):
 
 
 def test_profile_is_complete_resumable_and_summarised(profile):
-    rows = read_samples(Path(profile.out))
+    rows = read_records(Path(profile.out))
     assert len(rows) == 3 * 4 * 3 and len({(r["problem_id"], r["sample"]) for r in rows}) == 36
     run_profile(profile, progress=False)  # rerun: nothing added
-    assert len(read_samples(Path(profile.out))) == 36
+    assert len(read_records(Path(profile.out))) == 36
     summary = summarize(rows, BOUNDS)
     assert summary["hard"]["accuracy"] == 0 and summary["easy"]["accuracy"] > 0.5
     assert summary["hard"]["shortest_correct_levels"] == [0, 0, 0, 4]
@@ -89,7 +89,7 @@ def test_targets_are_tag_aligned_refuse_and_fit_budget(profile, tmp_path, chat_t
                 assert seg.answer == "NA"
             else:
                 assert level == min(k for k, b in enumerate(BOUNDS + [10**9]) if seg.tokens <= b)
-    hard_ids = {r["problem_id"] for r in read_samples(Path(profile.out)) if r["tier"] == "hard"}
+    hard_ids = {r["problem_id"] for r in read_records(Path(profile.out)) if r["tier"] == "hard"}
     hard_singles = [r for r in singles if r["ids"][0] in hard_ids]
     assert len(hard_singles) == 4 and all(r["levels"] == [3] for r in hard_singles)
     assert any(r["levels"] != [3] for r in singles)

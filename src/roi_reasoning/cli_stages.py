@@ -16,7 +16,7 @@ from roi_reasoning.cli import _csv, _kv, tier_overrides
 
 def cmd_profile(args: argparse.Namespace) -> int:
     from roi_reasoning.config import load_config
-    from roi_reasoning.evaluate import read_samples
+    from roi_reasoning.data import read_records
     from roi_reasoning.profiling import (
         ProfileConfig,
         check_profile_config,
@@ -42,7 +42,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if cfg.policy != "scripted" and "temperature" not in cfg.policy_args:
         cfg.policy_args["temperature"] = 1.0  # K samples must differ: sample, don't decode greedily
     path = run_profile(cfg, progress=not args.no_progress)
-    print(json.dumps(summarize(read_samples(path), cfg.level_bounds), indent=2))
+    print(json.dumps(summarize(read_records(path), cfg.level_bounds), indent=2))
     return 0
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.records import Problem
+from roi_reasoning.records import Problem, Profiles
 
 
 class DataError(ValueError):
@@ -347,6 +347,17 @@ def load_profile_rows(
     if not rows:
         raise DataError(path, None, "no profile rows in file")
     return rows
+
+
+def load_profiles(path: str | os.PathLike[str] | None) -> Profiles | None:
+    """problem id → [(tokens, correct)] from a profile JSONL (validated by ``load_profile_rows``);
+    None without a path."""
+    if not path:
+        return None
+    table: Profiles = {}
+    for row in load_profile_rows(path):
+        table.setdefault(row["problem_id"], []).append((row["tokens"], row["correct"]))
+    return table
 
 
 def load_jsonl(path: str | os.PathLike[str]) -> list[Problem]:

@@ -28,7 +28,7 @@ from roi_reasoning.data import (
     ConfigError,
     DataError,
     check_tiers,
-    load_profile_rows,
+    load_profiles,
     load_tier,
     read_records,
     repair_records,
@@ -145,19 +145,6 @@ def input_digests(cfg: EvalConfig) -> dict[str, dict[str, str]]:
     return {role: {"path": str(p), "sha256": sha256_file(p)} for role, p in files.items()}
 
 
-def read_samples(path: Path, *, allow_torn_tail: bool = False) -> list[dict[str, Any]]:
-    """Records of a samples/profile JSONL, strictly read-only; a malformed line (the last one
-    included) is a DataError naming file:line. ``allow_torn_tail`` skips a torn last line of a
-    file that a run is still writing, without touching the file. A missing file has none."""
-    return read_records(path, allow_torn_tail=allow_torn_tail)
-
-
-def repair_samples(path: Path) -> list[dict[str, Any]]:
-    """Finished records of this run's own ``samples.jsonl``; a last line torn by a crash
-    mid-write is cut off so the rerun redoes it (only for files this run appends to)."""
-    return repair_records(path)
-
-
 def _run_record(cfg: EvalConfig, inputs: dict[str, dict[str, str]]) -> dict[str, Any]:
     return {**json.loads(json.dumps(asdict(cfg))), "inputs": inputs}
 
@@ -231,7 +218,7 @@ def run_eval(
 
     out, exams, profiles, policy = prepare_eval(cfg, policy)
     samples = out / "samples.jsonl"
-    done = {(r["method"], r["exam_id"]) for r in repair_samples(samples)}
+    done = {(r["method"], r["exam_id"]) for r in repair_records(samples)}
     todo = [(m, e) for m in cfg.methods for e in exams if (m, e.id) not in done]
     bar = tqdm(total=len(todo), unit="exam", disable=not progress, desc="eval", file=sys.stderr)
     spent = 0
@@ -259,16 +246,6 @@ def run_eval(
                 bar.set_postfix(tokens=spent)
     bar.close()
     return write_results(cfg, out, policy, profiles)
-
-
-def load_profiles(path: str | None) -> dict[str, list[tuple[int, bool]]] | None:
-    """problem id → [(tokens, correct)] from a profile JSONL, validated (``load_profile_rows``)."""
-    if not path:
-        return None
-    table: dict[str, list[tuple[int, bool]]] = {}
-    for row in load_profile_rows(check_in_file(path)):
-        table.setdefault(row["problem_id"], []).append((row["tokens"], row["correct"]))
-    return table
 
 
 def _versions() -> dict[str, str]:
@@ -313,7 +290,7 @@ def write_results(
     profiles: dict[str, list[tuple[int, bool]]] | None = None,
 ) -> dict[str, Any]:
     """Metrics over every record of ``samples.jsonl`` → ``results.json`` (atomic)."""
-    outcomes = [ExamOutcome.from_dict(r) for r in read_samples(out / "samples.jsonl")]
+    outcomes = [ExamOutcome.from_dict(r) for r in read_records(out / "samples.jsonl")]
     if cfg.oracle_profiles:
         profiles = load_profiles(cfg.oracle_profiles)
     elif profiles is None:

@@ -35,12 +35,12 @@ from roi_reasoning.records import (
     Exam,
     ExamOutcome,
     ProblemOutcome,
+    Profiles,
     Segment,
     actual_level,
 )
 from roi_reasoning.scoring import score_completions
 
-Profiles = dict[str, list[tuple[int, bool]]]
 Runner = Callable[..., list[ExamOutcome]]
 SINGLE_PASS = ("base", "budget", "plan-and-solve", "least-to-most", "roi")
 

@@ -26,9 +26,8 @@ from typing import Any
 import numpy as np
 
 from roi_reasoning.knapsack import bellman_plan, hindsight_oracle, normalised_gap, regret_tilde
-from roi_reasoning.records import STATUSES, ExamOutcome
+from roi_reasoning.records import STATUSES, ExamOutcome, Profiles
 
-Profiles = dict[str, list[tuple[int, bool]]]  # problem id -> measured (tokens, correct) samples
 # (problem ids and points in exam order, budget) -> (hindsight V*, Bellman V): the same exam
 # appears once per method (and per run), and its oracles depend only on this key
 OracleCache = dict[tuple[tuple[tuple[str, float], ...], int], tuple[float, float]]

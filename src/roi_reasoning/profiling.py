@@ -3,7 +3,7 @@
 Each problem is posed alone (a one-problem exam in the ``base`` format, budget = the generation
 cap in tokens) K times; every sample is written as one JSONL record as soon as it is graded,
 so a rerun resumes without losing or doubling samples. The table feeds MFT targets
-(``mft.build``) and the oracle / planner (``--profiles`` of ``roi eval``, read by ``evaluate.load_profiles``).
+(``mft.build``) and the oracle / planner (``--profiles`` of ``roi eval``, read by ``data.load_profiles``).
 
 Record: ``{"problem_id", "tier", "sample", "tokens", "correct", "status", "answer", "text"}``.
 

@@ -10,6 +10,7 @@ from typing import Any
 
 # Per-problem statuses (DESIGN.md §4). Only "correct" scores.
 STATUSES = ("correct", "wrong", "skipped", "exhausted", "unreached", "malformed")
+Profiles = dict[str, list[tuple[int, bool]]]  # problem id -> measured (generated tokens, correct)
 DEFAULT_LEVEL_BOUNDS = (256, 512, 1024)  # generated tokens; Level-3 = above the last bound / skip
 
 
