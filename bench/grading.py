@@ -30,7 +30,7 @@ from pathlib import Path
 
 from roi_reasoning import cli
 from roi_reasoning.grading import MAX_INPUT_CHARS, Grade, _fast_grade
-from roi_reasoning.grading_pool import GradingPool
+from roi_reasoning.grading.pool import GradingPool
 
 
 def _data_dir() -> Path:

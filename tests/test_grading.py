@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from roi_reasoning import grading_pool
 from roi_reasoning.grading import (
     GRADER,
     MAX_ANSWER_CHARS,
@@ -33,7 +32,8 @@ from roi_reasoning.grading import (
     grade_many,
     is_na,
 )
-from roi_reasoning.grading_pool import GradingPool
+from roi_reasoning.grading import pool as grading_pool
+from roi_reasoning.grading.pool import GradingPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from grading_cases import CASES, GSM8K  # noqa: E402

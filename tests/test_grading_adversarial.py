@@ -27,7 +27,7 @@ from roi_reasoning.grading import (
     grade,
     is_na,
 )
-from roi_reasoning.grading_pool import GradingPool
+from roi_reasoning.grading.pool import GradingPool
 
 DEPTH = 10_000  # the 80 kB case: 42 s in the main process before the linear unwrap
 

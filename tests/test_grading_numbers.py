@@ -5,7 +5,7 @@ Run example: ``pytest tests/test_grading_numbers.py``
 Each row carries what math-verify 0.9 alone (our worker, ``GradingPool._verify``) says about it,
 checked below, because that is the reason for the row: math-verify's 6-place rounding calls
 ``0.333333`` and ``1/3`` equal, reads ``1 000`` as ``1*0`` and ``4 4/9`` as ``8/9``, so the fast
-path decides every pair it reads exactly as two numbers (see ``grading._numbers_match``).
+path decides every pair it reads exactly as two numbers (see ``grading.answer._numbers_match``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 from roi_reasoning import cli
 from roi_reasoning.grading import _fast_grade, fast_number, grade_many
-from roi_reasoning.grading_pool import GradingPool
+from roi_reasoning.grading.pool import GradingPool
 
 # (gold, pred, what math-verify 0.9 alone says): all equivalent, all must grade correct.
 EQUIVALENT: list[tuple[str, str, bool]] = [

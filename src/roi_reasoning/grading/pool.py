@@ -1,6 +1,11 @@
-"""Worker pool that runs math-verify out of process with a wall-clock timeout.
+"""Parent side of the grading pool: runs math-verify out of process with a wall-clock timeout.
 
-Run example: ``python -c "from roi_reasoning.grading_pool import GradingPool; print(GradingPool().grade('x+1', '1+x'))"``
+Run example: ``python -c "from roi_reasoning.grading.pool import GradingPool; print(GradingPool().grade('x+1', '1+x'))"``
+
+Runs in the caller's process (the parent). It grades with :func:`_fast_grade` from
+:mod:`roi_reasoning.grading.answer` and sends only what that leaves to the worker processes,
+whose code is :mod:`roi_reasoning.grading.worker`; it imports those two and nothing above them
+(``grade``/``grade_many`` in :mod:`roi_reasoning.grading` import this module, never the reverse).
 
 Model output is untrusted: sympy never runs in this process. Workers are forked from a private
 fork server (a ``python -c`` "zygote" that imported and warmed math-verify once, with
@@ -12,7 +17,8 @@ script is not run twice) and it works from threads and daemonic processes. A wor
 Workers are reused, and sympy's caches make a few verdicts on nonsense input (``\\infty \\infty
 e`` vs ``26\\pi``) depend on a worker's earlier cases; on real answers they do not (1,200 MATH
 pairs graded in two orders agree). :class:`GradingPool` is the pool (context manager, ``stats``);
-``grade``/``grade_many`` use a lazily created module-level one, closed at exit. POSIX only.
+:func:`default_pool` is a lazily created module-level one, closed at exit, which
+``roi_reasoning.grading.grade``/``grade_many`` use. POSIX only.
 """
 
 from __future__ import annotations
@@ -29,8 +35,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 
-from roi_reasoning.grading import REASONS, Grade, _fast_grade
-from roi_reasoning.grading_worker import _recv_exact
+from roi_reasoning.grading.answer import REASONS, Grade, _fast_grade
+from roi_reasoning.grading.worker import _recv_exact
 
 KILL_GRACE_S = 0.3  # seconds past the timeout before the parent kills a stuck worker
 START_TIMEOUT_S = 60.0  # a fresh zygote imports sympy once (about 1 s; more on a slow box)
@@ -46,13 +52,14 @@ def default_workers() -> int:
 
 
 class _Zygote:
-    """Parent-side handle of :func:`_zygote_main`, started with ``python -c`` (no ``__main__``
+    """Parent-side handle of the zygote process, which runs
+    :func:`roi_reasoning.grading.worker._zygote_main`; started with ``python -c`` (no ``__main__``
     re-import, works from threads and daemonic processes)."""
 
     def __init__(self, max_memory_mb: int | None) -> None:
         ours, theirs = socket.socketpair()
         code = (
-            f"import sys; sys.path[:0] = {sys.path!r}; from roi_reasoning.grading_worker import _zygote_main; "
+            f"import sys; sys.path[:0] = {sys.path!r}; from roi_reasoning.grading.worker import _zygote_main; "
             f"_zygote_main({theirs.fileno()}, {max_memory_mb!r})"
         )
         self.proc = subprocess.Popen(  # stdout closed: never mixes into e.g. `roi grade > out`
@@ -110,6 +117,8 @@ class _Zygote:
 
 
 class _Worker:
+    """Parent-side handle of one forked worker process: its pid and its case connection."""
+
     __slots__ = ("zygote", "pid", "conn")
 
     def __init__(self, zygote: _Zygote, pid: int, conn: Connection) -> None:

@@ -1,8 +1,15 @@
-"""Child side of the grading pool: the zygote that imports math-verify once and forks
-workers, and the worker loop that grades one (gold, pred) case at a time under a SIGALRM
-timer. Never imported by the parent process except for ``_recv_exact``.
+"""Child side of the grading pool: the code that runs in the zygote and worker processes.
 
-Run example: started by :class:`roi_reasoning.grading_pool.GradingPool`; not run by hand.
+Run example: started by :class:`roi_reasoning.grading.pool.GradingPool` as
+``python -c "...; from roi_reasoning.grading.worker import _zygote_main; _zygote_main(fd, mb)"``
+(see ``_Zygote`` there); not run by hand.
+
+:func:`_zygote_main` runs in the zygote: it imports and warms math-verify once, then forks one
+worker per request (:func:`_zygote_serve_one`). :func:`_worker_main` runs in each forked worker:
+it grades one (gold, pred) case at a time with :func:`_mv_check` under a SIGALRM timer. Imports
+only the standard library (math-verify inside :func:`_mv_check`), nothing from the pool or from
+:mod:`roi_reasoning.grading.answer`. The parent imports this module for :func:`_recv_exact`
+alone (it reads the zygote's replies with it), and never calls anything else here.
 """
 
 from __future__ import annotations
@@ -169,6 +176,3 @@ def _zygote_serve_one(sock: socket.socket, live: set[int]) -> bool:
         os.kill(pid, signal.SIGKILL)
     sock.sendall(struct.pack("!q", pid))
     return True
-
-
-# ---------------------------------------------------------------- parent side

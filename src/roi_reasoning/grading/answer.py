@@ -1,8 +1,11 @@
-"""Answer extraction, NA detection and answer equivalence.
+"""The pure answer code: box extraction, NA detection, normalisation and exact numbers.
 
-Run example: ``python -c "from roi_reasoning.grading import grade; print(grade('\\frac12', '0.5'))"``
+Run example: ``python -c "from roi_reasoning.grading.answer import _fast_grade; print(_fast_grade('1/2', '0.5'))"``
 
-``grade(gold, pred)`` decides in this order (first hit wins), each step naming its ``reason``:
+Runs in the caller's process (the parent of the grading pool; workers never call it). It
+imports only the standard library: never sympy, the pool (:mod:`roi_reasoning.grading.pool`) or
+the worker (:mod:`roi_reasoning.grading.worker`). :func:`_fast_grade` is steps 1-6 of the order
+in which :func:`roi_reasoning.grading.grade` decides (first hit wins, each step names a reason):
 
 1. ``too-long``: gold or response over ``MAX_INPUT_CHARS`` characters -> wrong, nothing read.
 2. ``na``: the extracted prediction declares "not attempted" (see :func:`is_na`) -> wrong.
@@ -15,16 +18,13 @@ Run example: ``python -c "from roi_reasoning.grading import grade; print(grade('
    fraction it renders (``0.3333333333333333`` is ``1/3``; ``0.333333`` is not, nor ``0.428571``
    ``3/7``, where math-verify's 6-place rounding says yes), and percents: ``44\\%`` is ``44``
    (MATH drops the sign), a predicted ``10\\%`` is also ``0.1``, a gold ``44\\%`` never ``0.44``.
-7. ``math-verify``: ``verify(parse(gold), parse(pred))`` in a worker process; ``timeout`` when it
-   ran out of time; ``error`` when the worker died or raised.
+7. ``math-verify`` (not here): otherwise :func:`_fast_grade` returns the unwrapped answer pair,
+   which the pool's worker processes check with ``verify(parse(gold), parse(pred))``;
+   ``timeout`` when that ran out of time, ``error`` when the worker died or raised.
 
 Extraction is linear in the input (brace matching and unwrapping move indices, never re-scan or
 re-slice) and steps 4-6 see at most ``MAX_ANSWER_CHARS`` characters: every call returns quickly
 in the main process (bench/grading.py: the slowest adversarial line vs the timeout).
-
-Model output is untrusted: sympy never runs in this process; math-verify runs in the worker
-pool of :mod:`roi_reasoning.grading_pool`. ``grade``/``grade_many`` use its lazily created
-module-level pool, closed at exit.
 """
 
 from __future__ import annotations
@@ -404,22 +404,3 @@ def _fast_grade(gold: str, pred: str) -> Grade | tuple[str, str]:
     if ng is not None and np_ is not None:
         return Grade(_numbers_match(ng, np_), "exact-number")
     return _unwrap_math(g), _unwrap_math(p)
-
-
-# ---------------------------------------------------------------- worker side (own processes)
-
-
-def grade(gold: str, pred: str, *, timeout: float = 5.0) -> Grade:
-    """Grade ``pred`` (bare answer or whole response) against ``gold`` on the default pool."""
-    from roi_reasoning.grading_pool import default_pool
-
-    return default_pool().grade(gold, pred, timeout=timeout)
-
-
-def grade_many(
-    pairs: list[tuple[str, str]], *, timeout: float = 5.0, workers: int | None = None
-) -> list[Grade]:
-    """Grade (gold, pred) pairs on the default pool, in parallel, results in input order."""
-    from roi_reasoning.grading_pool import default_pool
-
-    return default_pool(workers).grade_many(pairs, timeout=timeout, workers=workers)
