@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from roi_reasoning.data import DataError
+from roi_reasoning.data import DataError, MissingExtra
 from roi_reasoning.report import load_results, render_report, write_report
 
 KINDS = ("hard", "easy", "medium")  # deliberately not in column order
@@ -303,5 +303,5 @@ def test_plots_without_matplotlib_says_how_to_install(monkeypatch: pytest.Monkey
 
     for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
         monkeypatch.setitem(sys.modules, name, None)
-    with pytest.raises(ImportError, match=r"pip install 'roi-reasoning\[plots\]'"):
+    with pytest.raises(MissingExtra, match=r"pip install 'roi-reasoning\[plots\]'"):
         plots.write_plots([make_results()], "unused")

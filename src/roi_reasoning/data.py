@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,13 @@ class ConfigError(ValueError):
         self.key, self.detail, self.source = key, message, source
         where = f"{source}: " if source else ""
         super().__init__(f"{where}{key}: {message}")
+
+
+class MissingExtra(ConfigError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
+
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__("install", f"{what} needs `pip install 'roi-reasoning[{extra}]'`")
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,17 @@ def check_tiers(tiers: Any, key: str = "tiers") -> dict[str, TierSpec]:
             raise ConfigError(where, f"min_level {lo} > max_level {hi}: keeps nothing")
         specs[name] = TierSpec(**spec)
     return specs
+
+
+def default_tiers() -> dict[str, dict[str, Any]]:
+    """The paper's tiers as config values (name → TierSpec fields): every config's default."""
+    return {name: asdict(spec) for name, spec in DEFAULT_TIERS.items()}
+
+
+def load_tiers(tiers: Any, key: str = "tiers") -> dict[str, list[Problem]]:
+    """The one tier loader: config ``tiers`` checked (``check_tiers``), then each tier's problems
+    (``load_tier``), in the config's order."""
+    return {name: load_tier(spec, name) for name, spec in check_tiers(tiers, key).items()}
 
 
 def tier_files(tiers: dict[str, TierSpec]) -> dict[str, Path]:
@@ -383,7 +401,7 @@ def load_hf(source: str, columns: dict[str, str]) -> list[Problem]:
     try:
         import datasets
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("HF dataset tiers need `pip install roi-reasoning[hf]`") from exc
+        raise MissingExtra("HF dataset tiers", "hf") from exc
     ds = datasets.load_dataset(name, config or None, split=split or "test")
     problems = []
     for i, row in enumerate(ds):

@@ -331,9 +331,9 @@ def centroids(bounds: Sequence[int]) -> list[int]:
 
 def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
     """Run (or resume) every stage; return the path of ``report.md``."""
-    from roi_reasoning.cli import _report
     from roi_reasoning.evaluate import run_eval
     from roi_reasoning.profiling import run_profile
+    from roi_reasoning.report import publish_report
     from roi_reasoning.world import build_world_model
 
     _check_out(cfg)
@@ -348,10 +348,9 @@ def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
     for name in evals:
         _stage(name, timings, lambda n=name: run_eval(c[n], progress=progress))
     curve = out / "rarl" / "curve.jsonl"
-    _report(
+    publish_report(
         [c[n].out for n in evals],
-        plots=True,
-        out=str(out / "report.md"),
+        out=out / "report.md",
         pairs=[("roi (mft+rarl)", "roi (mft)"), ("roi (mft)", "base")],
         curves=[str(curve)] if curve.exists() and curve.stat().st_size else [],
     )

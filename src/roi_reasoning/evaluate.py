@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from roi_reasoning.data import (
-    DEFAULT_TIERS,
     ConfigError,
     DataError,
     check_tiers,
+    default_tiers,
     load_profiles,
-    load_tier,
+    load_tiers,
     read_records,
     repair_records,
     tier_files,
@@ -69,9 +69,7 @@ class EvalConfig:
     methods: list[str] = field(default_factory=lambda: ["base"])
     policy: str = "scripted"
     policy_args: dict[str, Any] = field(default_factory=dict)
-    tiers: dict[str, dict[str, Any]] = field(
-        default_factory=lambda: {k: asdict(v) for k, v in DEFAULT_TIERS.items()}
-    )
+    tiers: dict[str, dict[str, Any]] = field(default_factory=default_tiers)
     exams: str | None = None  # an exams JSONL instead of drawing from tiers
     kinds: list[str] = field(default_factory=lambda: ["easy", "medium", "hard"])
     budgets: list[int] = field(default_factory=lambda: [512, 1024])
@@ -93,7 +91,7 @@ def make_exams(cfg: EvalConfig) -> list[Exam]:
     """The run's exams: read from ``cfg.exams`` or drawn from the tiers (inputs read-only)."""
     if cfg.exams:
         return load_exams(check_in_file(cfg.exams))
-    tiers = {name: load_tier(spec, name) for name, spec in check_tiers(cfg.tiers).items()}
+    tiers = load_tiers(cfg.tiers)
     return build_exams(
         tiers,
         composition=cfg.composition,

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import DEFAULT_TIERS, TierSpec, load_profile_rows, load_tier
+from roi_reasoning.data import default_tiers, load_profile_rows, load_tiers
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import HEADER_RE, leading_tag_match, refusal, render_prompt, render_tag
 from roi_reasoning.parsing import split_segments, text_completion
@@ -36,9 +36,7 @@ class MFTBuildConfig:
     profile: str  # JSONL from `roi profile`
     tokenizer: str  # the policy's tokenizer (model folder / hub id): levels are in its tokens
     out: str  # output folder (datasets.save_to_disk) + stats.json
-    tiers: dict[str, dict[str, Any]] = field(
-        default_factory=lambda: {k: vars(v) for k, v in DEFAULT_TIERS.items()}
-    )
+    tiers: dict[str, dict[str, Any]] = field(default_factory=default_tiers)
     level_bounds: list[int] = field(default_factory=lambda: list(DEFAULT_LEVEL_BOUNDS))
     budgets: list[int] = field(default_factory=lambda: [512, 1024])  # drawn per example
     exams: int = 200  # multi-problem exams (groups × paper kinds)
@@ -157,8 +155,8 @@ def build_rows(cfg: MFTBuildConfig, tokenizer: Any) -> list[dict[str, Any]]:
     rng = random.Random(cfg.seed)
     targets = _targets(cfg)
     tiers = {
-        name: [p for p in load_tier(TierSpec(**spec), name) if p.id in targets]
-        for name, spec in cfg.tiers.items()
+        name: [p for p in problems if p.id in targets]
+        for name, problems in load_tiers(cfg.tiers).items()
     }
     composer = _Composer(tokenizer, cfg.level_bounds)
     top = len(cfg.level_bounds)

