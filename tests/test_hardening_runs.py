@@ -154,7 +154,7 @@ def test_ctrl_c_is_one_line_exit_130(probe, monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "cmd_oracle", interrupted)
+    monkeypatch.setattr(cli.tools, "cmd_oracle", interrupted)
     assert cli.main(["oracle", "in/o_neg.json"]) == 130
     err = capsys.readouterr().err
     assert err.startswith("error: interrupted") and err.count("\n") == 1

@@ -2,7 +2,7 @@
 are errors (a typo never silently falls back to a default), and every value must have its
 field's declared type (``budgets: "512"`` or ``methods: base`` is an error, not a coercion).
 
-Run example: ``roi eval --config configs/eval/scripted.yaml --out runs/x``
+Run example: ``roi eval --config configs/eval/paper.yaml --out runs/x``
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def check_values(cls: type, values: dict[str, Any], source: str) -> None:
-    """Every value has its field's declared type; ``tiers`` are checked key by key."""
+def check_values(cls: type, values: dict[str, Any], source: str, prefix: str = "") -> None:
+    """Every value has its field's declared type; ``tiers`` are checked key by key. Errors name
+    the key path (``prefix`` + key)."""
     from roi_reasoning.validate import check_type
 
     hints = typing.get_type_hints(cls)
@@ -52,27 +53,66 @@ def check_values(cls: type, values: dict[str, Any], source: str) -> None:
             elif key in hints:
                 check_type(value, hints[key], key)
     except ConfigError as exc:
-        raise ConfigError(exc.key, exc.detail, source) from None
+        raise ConfigError(prefix + exc.key, exc.detail, source) from None
 
 
-def build_config(cls: type[T], values: dict[str, Any], source: str = "config") -> T:
-    """``cls(**values)`` with a clear error listing the valid keys for unknown ones and naming
-    the key of a value of the wrong type."""
+def _nested_type(hint: Any) -> type | None:
+    """The dataclass a field holds (``world: WorldConfig``), else None."""
+    return hint if isinstance(hint, type) and dataclasses.is_dataclass(hint) else None
+
+
+def _field_values(cls: type, values: dict[str, Any], source: str, base: Any, prefix: str) -> dict:
+    """``values`` with nested mappings built into their dataclasses and YAML lists made tuples
+    where the field is a tuple; plain values type-checked."""
+    hints = typing.get_type_hints(cls)
+    built, plain = {}, {}
+    for key, value in values.items():
+        nested = _nested_type(hints.get(key))
+        if nested is None:
+            is_tuple = typing.get_origin(hints.get(key)) is tuple
+            plain[key] = tuple(value) if is_tuple and isinstance(value, list) else value
+            continue
+        if not isinstance(value, dict):
+            raise ConfigError(prefix + key, "expected a mapping of settings", source)
+        inner = getattr(base, key) if base is not None else None
+        built[key] = build_config(nested, value, source, base=inner, prefix=f"{prefix}{key}.")
+    check_values(cls, plain, source, prefix)
+    return {**plain, **built}
+
+
+def build_config(
+    cls: type[T],
+    values: dict[str, Any],
+    source: str = "config",
+    *,
+    base: T | None = None,
+    prefix: str = "",
+) -> T:
+    """``cls(**values)`` — or ``base`` with ``values`` set — with nested mappings built into
+    nested config dataclasses (``world: {seed: 3}``). Unknown keys list the valid ones, a value
+    of the wrong type names its key path (``world.seed``), and a dataclass's own consistency
+    check (``__post_init__``) is a ConfigError naming the nested key."""
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(values) - names)
     if unknown:
-        raise DataError(source, None, f"unknown key(s) {unknown}; valid: {sorted(names)}")
+        paths = [prefix + k for k in unknown]
+        raise ConfigError(paths[0], f"unknown key(s) {paths}; valid: {sorted(names)}", source)
     missing = [
-        f.name
+        prefix + f.name
         for f in dataclasses.fields(cls)  # type: ignore[arg-type]
         if f.default is dataclasses.MISSING
         and f.default_factory is dataclasses.MISSING
         and f.name not in values
     ]
-    if missing:
+    if missing and base is None:
         raise DataError(source, None, f"missing required setting(s) {missing}")
-    check_values(cls, values, source)
-    return cls(**values)
+    kwargs = _field_values(cls, values, source, base, prefix)
+    try:
+        return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
+    except (ConfigError, DataError):
+        raise
+    except ValueError as exc:  # the dataclass's own consistency checks
+        raise ConfigError(prefix.rstrip(".") or cls.__name__, str(exc), source) from None
 
 
 def load_config(cls: type[T], path: str | os.PathLike[str] | None, overrides: dict[str, Any]) -> T:

@@ -79,8 +79,9 @@ def parse_tier_arg(arg: str) -> tuple[str, TierSpec]:
     """Parse ``NAME=SOURCE[#level>=K|#level<=K|#level=K]`` from the command line."""
     m = _TIER_ARG.match(arg.strip())
     if m is None:
-        raise ValueError(
-            f"bad tier {arg!r}: expected NAME=SOURCE[#level>=K], e.g. medium=math/test.jsonl#level>=3"
+        raise ConfigError(
+            "--tier",
+            f"bad tier {arg!r}: expected NAME=SOURCE[#level>=K], e.g. medium=math/test.jsonl#level>=3",
         )
     k = int(m["k"]) if m["k"] else None
     lo = k if m["op"] in (">=", "=") else None

@@ -22,7 +22,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -129,49 +129,18 @@ def _link(link: Path, target: Path) -> None:
         link.symlink_to(target.resolve(), target_is_directory=True)
 
 
-def _apply(obj: Any, values: dict[str, Any], source: str, prefix: str = "") -> Any:
-    """``obj`` (a dataclass) with ``values`` set, nested mappings into nested dataclasses; unknown
-    keys and wrong types are ConfigErrors naming the dotted key."""
-    from roi_reasoning.config import check_values
-    from roi_reasoning.data import ConfigError
-
-    names = {f.name: f for f in fields(obj)}
-    changes = {}
-    for key, value in values.items():
-        if key not in names:
-            valid = ", ".join(sorted(names))
-            raise ConfigError(prefix + key, f"unknown setting; valid: {valid}", source)
-        current = getattr(obj, key)
-        if is_dataclass(current):
-            if not isinstance(value, dict):
-                raise ConfigError(prefix + key, "expected a mapping of settings", source)
-            changes[key] = _apply(current, value, source, f"{prefix}{key}.")
-            continue
-        if isinstance(current, tuple) and isinstance(value, list):
-            value = tuple(value)
-        try:
-            check_values(type(obj), {key: value}, source)
-        except ConfigError as exc:
-            raise ConfigError(prefix + exc.key, exc.detail, source) from None
-        changes[key] = value
-    try:
-        return replace(obj, **changes)
-    except ValueError as exc:  # a nested config's own consistency checks
-        raise ConfigError(prefix.rstrip(".") or "demo", str(exc), source) from None
-
-
 def demo_config(
     out: str, quick: bool = False, path: str | None = None, sets: Sequence[str] = ()
 ) -> DemoConfig:
     """The demo's settings: defaults (or ``quick``), then a YAML file, then ``KEY=VALUE``s."""
     import yaml
 
-    from roi_reasoning.config import load_yaml
+    from roi_reasoning.config import build_config, load_yaml
     from roi_reasoning.data import ConfigError
 
     cfg = DemoConfig.quick(out) if quick else DemoConfig(out=out)
     if path:
-        cfg = _apply(cfg, load_yaml(path), str(path))
+        cfg = build_config(DemoConfig, load_yaml(path), str(path), base=cfg)
     for item in sets:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
@@ -179,7 +148,7 @@ def demo_config(
         value: Any = yaml.safe_load(raw) if raw.strip() else raw
         for part in reversed(key.strip().split(".")):
             value = {part: value}
-        cfg = _apply(cfg, value, "command line")
+        cfg = build_config(DemoConfig, value, "command line", base=cfg)
     return replace(cfg, out=out)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import DataError, read_record_lines, read_records
+from roi_reasoning.data import ConfigError, DataError, read_record_lines, read_records
 from roi_reasoning.exams import KINDS
 from roi_reasoning.metrics import paired_diff
 from roi_reasoning.records import ExamOutcome
@@ -192,7 +192,7 @@ def paired_rows(
 ) -> list[dict[str, Any]]:
     """One row per pair and per (kind, budget) both labels have: ``paired_diff`` of A − B plus
     "a", "b", "kind", "budget". ``samples`` maps run name -> that run's outcomes. An unknown
-    label is a ValueError that lists the valid ones."""
+    label is a ConfigError that lists the valid ones."""
     labels = list(dict.fromkeys(e.label for e in entries))
     grid = {(e.label, e.column): e for e in entries}
     rows = []
@@ -200,7 +200,7 @@ def paired_rows(
         for label in (a, b):
             if label not in labels:
                 valid = ", ".join(repr(x) for x in labels)
-                raise ValueError(f"paired: unknown method label {label!r} (valid: {valid})")
+                raise ConfigError("paired", f"unknown method label {label!r} (valid: {valid})")
         for column in sorted({e.column for e in entries}, key=column_key):
             if (a, column) not in grid or (b, column) not in grid:
                 continue

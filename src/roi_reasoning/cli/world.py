@@ -1,7 +1,5 @@
-"""``roi world`` subcommands: write the world's problem files, build (or find) its base model.
-
-Wire into ``roi_reasoning.cli.build_parser``: ``from roi_reasoning.world.cli import
-add_world_parser; add_world_parser(sub)``. Heavy imports (torch) stay inside the handlers.
+"""``roi world build|data``: write the world's problem files, build (or find) its base model.
+Heavy imports (torch) stay inside the handlers.
 
 Run example: ``roi world build --out ~/.cache/roi-reasoning/world`` (prints the model folder)
 """
@@ -66,8 +64,7 @@ def cmd_world_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_world_parser(sub: Any) -> None:
-    """Add ``roi world build`` and ``roi world data`` to the ``roi`` subparsers."""
+def register(sub: argparse._SubParsersAction) -> None:
     world = sub.add_parser("world", help="the embedded arithmetic world and its tiny base model")
     actions = world.add_subparsers(dest="action", required=True)
     build = actions.add_parser(
