@@ -145,6 +145,12 @@ def tier_files(tiers: dict[str, TierSpec]) -> dict[str, Path]:
     }
 
 
+def cache_root() -> Path:
+    """Where built artefacts are cached (world models, converted checkpoints): ``$ROI_CACHE``,
+    else ``~/.cache/roi-reasoning``."""
+    return Path(os.environ.get("ROI_CACHE", Path.home() / ".cache" / "roi-reasoning"))
+
+
 def data_dir() -> Path:
     """The benchmark data directory: ``$ROI_DATA_DIR``, else the nearest ``shared/data`` above
     the working directory (the layout of a checkout beside ``shared/``)."""

@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from roi_reasoning.exams import KINDS
 from roi_reasoning.knapsack import bellman_plan, hindsight_oracle, normalised_gap, regret_tilde
 from roi_reasoning.records import STATUSES, ExamOutcome, Profiles
 
 # (problem ids and points in exam order, budget) -> (hindsight V*, Bellman V): the same exam
 # appears once per method (and per run), and its oracles depend only on this key
 OracleCache = dict[tuple[tuple[tuple[str, float], ...], int], tuple[float, float]]
-KIND_ORDER = ("easy", "medium", "hard", "composition")
 
 
 def bootstrap_ci(values: Sequence[float], *, n: int = 2000, seed: int = 0) -> dict[str, float]:
@@ -195,7 +195,7 @@ def cell_metrics(
 
 def _cell_key(key: tuple[str, str, int]) -> tuple:
     method, kind, budget = key
-    rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+    rank = KINDS.index(kind) if kind in KINDS else len(KINDS)
     return (method, budget, rank, kind)
 
 

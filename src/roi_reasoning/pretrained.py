@@ -14,13 +14,9 @@ import importlib.util
 import os
 from pathlib import Path
 
-from roi_reasoning.data import ConfigError
+from roi_reasoning.data import ConfigError, cache_root
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("ROI_CACHE", Path.home() / ".cache" / "roi-reasoning"))
 
 
 def gguf_to_folder(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from roi_reasoning.data import DataError
-from roi_reasoning.records import ExamOutcome
+from roi_reasoning.records import STATUSES, ExamOutcome
 from roi_reasoning.report_sections import (
     DASH,
     Entry,
@@ -42,7 +42,6 @@ __all__ = ["Entry", "column_key", "column_title", "kind_key", "kind_title", "loa
 RESULTS_FILE = "results.json"
 REQUIRED_KEYS = ("run", "cells")
 REQUIRED_CELL_KEYS = ("method", "kind", "budget", "score")
-STATUSES = ("correct", "wrong", "skipped", "exhausted", "unreached", "malformed")
 
 PathLike = str | os.PathLike[str]
 

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import ConfigError, DataError, read_record_lines, read_records
+from roi_reasoning.data import (
+    DEFAULT_TIERS,
+    ConfigError,
+    DataError,
+    read_record_lines,
+    read_records,
+)
 from roi_reasoning.exams import KINDS
 from roi_reasoning.metrics import paired_diff
 from roi_reasoning.records import ExamOutcome
@@ -30,7 +36,6 @@ from roi_reasoning.records import ExamOutcome
 DASH = "–"
 SAMPLES_FILE = "samples.jsonl"
 CURVE_FILE = "curve.jsonl"
-TIER_ORDER = ("easy", "medium", "hard")
 RESAMPLES = 2000  # paired bootstrap resamples
 
 PathLike = str | os.PathLike[str]
@@ -130,8 +135,8 @@ def oracle_table(entries: Sequence[Entry]) -> list[str]:
 
 def _tiers(entries: Sequence[Entry]) -> list[str]:
     found = {t for e in entries for t in (e.cell.get("skip_rate_by_tier") or {})}
-    known = [t for t in TIER_ORDER if t in found]
-    return known + sorted(found - set(TIER_ORDER))
+    known = [t for t in DEFAULT_TIERS if t in found]  # the paper's tiers, easiest first
+    return known + sorted(found - set(DEFAULT_TIERS))
 
 
 def conditioning_table(entries: Sequence[Entry]) -> list[str]:
