@@ -18,6 +18,8 @@ after a Level-3 tag: Score is plain correctness).
 -> list[float]`` for ``trl.GRPOTrainer(reward_funcs=...)``. The dataset must carry an ``exam``
 column (the exam as a JSON string, see ``exam_column``).
 
+``name`` is a key of ``REWARDS`` or ``package.module:function`` (``ExamOutcome -> float``).
+
 Run example: ``python -c "from roi_reasoning.rewards import REWARDS; print(sorted(REWARDS))"``
 """
 
@@ -28,6 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from roi_reasoning.parsing import ids_completion, text_completion
+from roi_reasoning.plugins import resolve
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, ExamOutcome
 from roi_reasoning.scoring import score_completions
 
@@ -55,6 +58,12 @@ def score_points(outcome: ExamOutcome) -> float:
 REWARDS: dict[str, Callable[[ExamOutcome], float]] = {"exam": exam_points, "score": score_points}
 
 
+def get_reward(name: str) -> Callable[[ExamOutcome], float]:
+    """``REWARDS[name]``, or ``package.module:function`` (an ``ExamOutcome -> float`` of your
+    own); an unknown name is a ConfigError listing the valid ones."""
+    return resolve(REWARDS, name, "reward")
+
+
 def exam_column(exam: Exam) -> str:
     """The dataset column value the reward functions read."""
     return json.dumps(exam.to_dict(), ensure_ascii=False)
@@ -75,11 +84,12 @@ def score_texts(
     bounds: Sequence[int] = DEFAULT_LEVEL_BOUNDS,
     timeout: float = 5.0,
 ) -> list[float]:
-    """``REWARDS[name]`` for finished completions given as text (verl / OpenRLHF adapters):
+    """``get_reward(name)`` for finished completions given as text (verl / OpenRLHF adapters):
     tokens re-counted with ``tokenizer`` plus EOS, cut at each exam's budget."""
     comps = [text_completion(tokenizer, t, e.budget) for e, t in zip(exams, texts, strict=True)]
     outcomes = score_completions(exams, comps, method="reward", bounds=bounds, timeout=timeout)
-    return [REWARDS[name](o) for o in outcomes]
+    per_exam = get_reward(name)
+    return [per_exam(o) for o in outcomes]
 
 
 def make_reward(
@@ -89,10 +99,8 @@ def make_reward(
     bounds: Sequence[int] = DEFAULT_LEVEL_BOUNDS,
     timeout: float = 5.0,
 ) -> Callable[..., list[float]]:
-    """A TRL reward function computing ``REWARDS[name]`` on each completion."""
-    if name not in REWARDS:
-        raise ValueError(f"unknown reward {name!r}; valid: {', '.join(REWARDS)}")
-    per_exam = REWARDS[name]
+    """A TRL reward function computing ``get_reward(name)`` on each completion."""
+    per_exam = get_reward(name)
 
     def reward(
         prompts: Sequence[Any],

@@ -17,7 +17,7 @@ from typing import Any
 
 from roi_reasoning.parsing import text_completion
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam
-from roi_reasoning.rewards import REWARDS
+from roi_reasoning.rewards import get_reward
 from roi_reasoning.scoring import score_completions
 
 
@@ -40,10 +40,9 @@ def score_one(
     """Our exam reward for one response given as text (special tokens removed);
     ``tokenizer`` is a model folder / id; ``finished``: the model stopped with EOS (not cut by
     the engine's length limit), so EOS is one more generated token."""
-    if reward not in REWARDS:
-        raise ValueError(f"unknown reward {reward!r}; valid: {', '.join(REWARDS)}")
+    per_exam = get_reward(reward)
     exam = Exam.from_dict(json.loads(exam_json) if isinstance(exam_json, str) else exam_json)
     bounds = [int(b) for b in (DEFAULT_LEVEL_BOUNDS if bounds is None else bounds)]
     comp = text_completion(load_tokenizer(tokenizer), text, exam.budget, finished=finished)
     outcome = score_completions([exam], [comp], method="reward", bounds=bounds)[0]
-    return REWARDS[reward](outcome)
+    return per_exam(outcome)
