@@ -17,17 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from roi_reasoning.data import DataError, read_records
-from roi_reasoning.report import (
-    Entry,
+from roi_reasoning.report_data import (
     collect_entries,
-    column_title,
-    kind_key,
-    kind_title,
     level_names,
     ordered_labels,
     summed_confusion,
 )
-from roi_reasoning.report_sections import curve_png_name
+from roi_reasoning.report_sections import Entry, column_title, curve_png_name, kind_key, kind_title
 
 
 def _matplotlib() -> tuple[Any, Any]:

@@ -13,14 +13,22 @@ Run example: ``roi report runs/demo``
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import DataError
 from roi_reasoning.records import STATUSES, ExamOutcome
+from roi_reasoning.report_data import (
+    collect_entries,
+    level_names,
+    load_results,
+    ordered_columns,
+    ordered_labels,
+    run_names,
+    summed_confusion,
+    validate_results,
+)
 from roi_reasoning.report_sections import (
     DASH,
     Entry,
@@ -37,136 +45,18 @@ from roi_reasoning.report_sections import md as _md
 from roi_reasoning.report_sections import num as _num
 from roi_reasoning.report_sections import table as _table
 
-__all__ = ["Entry", "column_key", "column_title", "kind_key", "kind_title", "load_samples"]
-
-RESULTS_FILE = "results.json"
-REQUIRED_KEYS = ("run", "cells")
-REQUIRED_CELL_KEYS = ("method", "kind", "budget", "score")
+__all__ = [
+    "Entry",
+    "column_key",
+    "column_title",
+    "kind_key",
+    "kind_title",
+    "load_results",
+    "load_samples",
+    "validate_results",
+]
 
 PathLike = str | os.PathLike[str]
-
-
-# ---------------------------------------------------------------- loading and validation
-
-
-def validate_results(data: Any, source: PathLike) -> dict[str, Any]:
-    """Check the keys the report needs; raise ``DataError`` naming ``source`` otherwise."""
-    if not isinstance(data, dict):
-        raise DataError(source, None, f"expected a JSON object, got {type(data).__name__}")
-    missing = [k for k in REQUIRED_KEYS if k not in data]
-    if missing:
-        raise DataError(source, None, f"missing key(s): {', '.join(missing)}")
-    if not isinstance(data["cells"], list):
-        raise DataError(source, None, "'cells' must be a list")
-    seen: set[tuple[Any, ...]] = set()
-    for i, cell in enumerate(data["cells"]):
-        if not isinstance(cell, dict):
-            raise DataError(source, None, f"cells[{i}] must be an object")
-        lacking = [k for k in REQUIRED_CELL_KEYS if k not in cell]
-        if lacking:
-            raise DataError(source, None, f"cells[{i}] missing key(s): {', '.join(lacking)}")
-        if not isinstance(cell["score"], dict) or "mean" not in cell["score"]:
-            raise DataError(source, None, f"cells[{i}].score must be an object with 'mean'")
-        if isinstance(cell["budget"], bool) or not isinstance(cell["budget"], int):
-            raise DataError(source, None, f"cells[{i}].budget must be an integer")
-        key = (cell["method"], cell["kind"], cell["budget"])
-        if key in seen:
-            raise DataError(source, None, f"cells[{i}] repeats method/kind/budget {key}")
-        seen.add(key)
-    return data
-
-
-def load_results(path_or_run_dir: PathLike) -> dict[str, Any]:
-    """Read a ``results.json`` (or the one inside a run directory) and validate it."""
-    path = Path(path_or_run_dir)
-    if path.is_dir():
-        path = path / RESULTS_FILE
-    if not path.is_file():
-        raise DataError(path, None, "results file not found (written by `roi eval`)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataError(path, err.lineno, f"invalid JSON: {err.msg} (column {err.colno})") from err
-    except (UnicodeDecodeError, OSError) as err:
-        raise DataError(path, None, f"cannot read: {err}") from err
-    return validate_results(data, path)
-
-
-# ---------------------------------------------------------------- ordering and labels
-
-
-def _run_names(results: Sequence[dict[str, Any]]) -> list[str]:
-    """Run names, made unique ("demo", "demo#2") when the same run is given twice."""
-    names: list[str] = []
-    for res in results:
-        base = str(res["run"])
-        name, k = base, 1
-        while name in names:
-            k += 1
-            name = f"{base}#{k}"
-        names.append(name)
-    return names
-
-
-def collect_entries(results: Sequence[dict[str, Any]]) -> list[Entry]:
-    """All cells, grouped by method (first-seen order), then run, then kind and budget.
-
-    A method gets the run name appended ("base (demo)") when one of its (kind, budget) cells
-    appears in more than one run, so both rows stay in the tables.
-    """
-    for i, res in enumerate(results):
-        validate_results(res, f"results[{i}]")
-    runs = _run_names(results)
-    owners: dict[tuple[Any, ...], set[int]] = {}
-    for ri, res in enumerate(results):
-        for cell in res["cells"]:
-            owners.setdefault((cell["method"], cell["kind"], cell["budget"]), set()).add(ri)
-    clashing = {key[0] for key, runs_with in owners.items() if len(runs_with) > 1}
-    methods = list(dict.fromkeys(c["method"] for res in results for c in res["cells"]))
-    out: list[Entry] = []
-    for method in methods:
-        for ri, res in enumerate(results):
-            label = f"{method} ({runs[ri]})" if method in clashing else str(method)
-            bounds = tuple(res.get("level_bounds") or ())
-            cells = [c for c in res["cells"] if c["method"] == method]
-            cells.sort(key=lambda c: column_key((c["kind"], c["budget"])))
-            out.extend(Entry(label, runs[ri], c, bounds) for c in cells)
-    return out
-
-
-def ordered_columns(entries: Sequence[Entry]) -> list[tuple[str, int]]:
-    return sorted({e.column for e in entries}, key=column_key)
-
-
-def ordered_labels(entries: Sequence[Entry]) -> list[str]:
-    return list(dict.fromkeys(e.label for e in entries))
-
-
-def summed_confusion(entries: Sequence[Entry]) -> list[list[int]] | None:
-    """Confusion matrices (rows predicted level, cols actual) summed; None if none present."""
-    mats = [e.cell.get("confusion") for e in entries if e.cell.get("confusion")]
-    if not mats:
-        return None
-    size = max(max(len(m), *(len(row) for row in m)) for m in mats)
-    total = [[0] * size for _ in range(size)]
-    for mat in mats:
-        for i, row in enumerate(mat):
-            for j, count in enumerate(row):
-                total[i][j] += int(count)
-    return total
-
-
-def level_names(bounds: Sequence[int], size: int) -> list[str]:
-    """``L0 ≤256``, ``L1 ≤512``, ``L2 ≤1024``, ``L3 >1024`` for the default bounds (tokens)."""
-    names = []
-    for i in range(size):
-        if i < len(bounds):
-            names.append(f"L{i} ≤{bounds[i]}")
-        elif i == len(bounds) and bounds:
-            names.append(f"L{i} >{bounds[-1]}")
-        else:
-            names.append(f"L{i}")
-    return names
 
 
 # ---------------------------------------------------------------- formatting
@@ -183,7 +73,7 @@ def score_cell(cell: dict[str, Any]) -> str:
 
 def _provenance(results: Sequence[dict[str, Any]]) -> list[str]:
     lines = []
-    for name, res in zip(_run_names(results), results, strict=True):
+    for name, res in zip(run_names(results), results, strict=True):
         policy = res.get("policy")
         policy_name = policy.get("name") if isinstance(policy, dict) else policy
         parts = [
@@ -302,7 +192,7 @@ def render_report(
     with ``plot_dir`` (the plots folder relative to the report) their PNGs are embedded.
     """
     entries = collect_entries(results)
-    names = ", ".join(_run_names(results)) or DASH
+    names = ", ".join(run_names(results)) or DASH
     lines = [f"# ROI-Reasoning report: {names}", "", "## Runs", "", *_provenance(results), ""]
     if not entries:
         return "\n".join([*lines, "No result cells."]) + "\n"
@@ -317,7 +207,7 @@ def render_report(
     ]
     by_run = None
     if samples is not None:
-        by_run = {n: list(s) for n, s in zip(_run_names(results), samples, strict=True)}
+        by_run = {n: list(s) for n, s in zip(run_names(results), samples, strict=True)}
     lines += extra_sections(entries, by_run, pairs, seed)
     if curves:
         lines += ["## RARL learning curve", "", *curve_section(curves, plot_dir), ""]
