@@ -107,7 +107,11 @@ def test_loss_mask_covers_tag_and_na_not_prompt(profile, tmp_path, chat_tokenize
     assert summary["rows"] == 18 and summary["level_histogram"][3] > 0
     trainer = sft_trainer(
         MFTTrainConfig(
-            model="unused", dataset=cfg.out, out=str(tmp_path / "sft"), max_steps=1, batch_size=2
+            model="unused",
+            dataset=cfg.out,
+            out=str(tmp_path / "sft"),
+            max_steps=1,
+            per_device_train_batch_size=2,
         ),
         model=tiny_causal_lm(chat_tokenizer),
         tokenizer=chat_tokenizer,
@@ -139,7 +143,7 @@ def test_sft_trains_for_real(profile, tmp_path, chat_tokenizer):
             dataset=cfg.out,
             out=str(tmp_path / "sft"),
             max_steps=2,
-            batch_size=2,
+            per_device_train_batch_size=2,
             learning_rate=1e-3,
             logging_steps=1,
             save_steps=1000,

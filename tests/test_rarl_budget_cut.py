@@ -66,7 +66,9 @@ def mixed_trainer(tmp_path, tok, monkeypatch):
         return reward
 
     monkeypatch.setattr(rarl, "make_reward", spy)
-    cfg = one_problem_cfg(tmp_path, budgets=[128, 320], count=2, num_generations=2, batch_size=4)
+    cfg = one_problem_cfg(
+        tmp_path, budgets=[128, 320], count=2, num_generations=2, per_device_train_batch_size=4
+    )
     dataset = rarl.exam_dataset(cfg)
     budgets = [json.loads(e)["budget"] for e in dataset["exam"]]
     assert sorted(budgets) == [128, 320]  # one exam per budget: the draw is balanced

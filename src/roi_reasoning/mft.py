@@ -11,7 +11,12 @@ reward measures them (``parsing.text_completion``), and a solution whose aligned
 the skip level becomes the refusal — so the RARL reward pays every non-refused target problem
 (``targets.jsonl`` beside the dataset lists each row's exam, levels and completion).
 
+The SFT run (``MFTTrainConfig``, ``train``): the recipe's TRL settings carry ``trl.SFTConfig``'s
+own field names, and its ``trainer`` mapping passes any other SFTConfig field through, checked
+before anything runs (``trl_args``); the loss covers the completion only.
+
 Run example: ``roi mft build --profile runs/profile.jsonl --tokenizer runs/world/base --out runs/mft-data``
+(then ``roi mft train --config configs/mft/world.yaml``)
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import json
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -225,54 +230,78 @@ def build_dataset(cfg: MFTBuildConfig, tokenizer: Any = None) -> dict[str, Any]:
     return summary
 
 
+# MFTTrainConfig: ``model``, ``dataset``, ``out`` and the LoRA settings are ours; every other
+# top-level field is the ``trl.SFTConfig`` field of the same name (our default where it differs
+# from TRL's, noted); ``trainer`` passes any other SFTConfig field through (``trl_args``).
+MFT_OWN = ("model", "dataset", "out", "lora", "lora_r", "lora_alpha", "trainer")
+SFT_CONTROLLED = {"output_dir": "it is `out`"}
+SFT_FIXED = {"completion_only_loss": (True, "MFT learns the completion only, never the prompt")}
+
+
 @dataclass
 class MFTTrainConfig:
     model: str  # base model folder / hub id
     dataset: str  # folder written by `roi mft build` (its dataset/ subfolder is read)
-    out: str  # checkpoints + final/ (a plain model folder, LoRA merged)
-    lora: bool = False
+    out: str  # SFTConfig.output_dir: checkpoints + final/ (a plain model folder, LoRA merged)
+    lora: bool = False  # PEFT LoRA on all linear layers, merged into final/
     lora_r: int = 16
     lora_alpha: int = 32
-    learning_rate: float = 1e-4
-    epochs: float = 1.0
+    learning_rate: float = 1e-4  # TRL: 2e-5
+    num_train_epochs: float = 1.0  # TRL: 3
     max_steps: int = -1
-    batch_size: int = 8
-    grad_accum: int = 1
-    max_length: int = 2048  # tokens, prompt + completion
-    seed: int = 0
-    report_to: str = "none"  # tensorboard / wandb
+    per_device_train_batch_size: int = 8
+    gradient_accumulation_steps: int = 1
+    max_length: int = 2048  # tokens, prompt + completion; TRL: 1024
+    seed: int = 0  # TRL: 42
+    report_to: str | list[str] = "none"  # tensorboard / wandb
     logging_steps: int = 10
-    save_steps: int = 200
+    save_steps: int = 200  # TRL: 500
+    # TRL's SFTConfig turns it on (gradient_checkpointing=True); on CPU tiny models it only costs
+    # time, so ours is off: recipes for large models turn it on.
     activation_checkpointing: bool = False
+    trainer: dict[str, Any] = field(default_factory=dict)  # any other SFTConfig field
+
+    def __post_init__(self) -> None:
+        from roi_reasoning.trl_args import check_trainer
+
+        check_trainer(
+            "SFTConfig",
+            self.trainer,
+            ours=[f.name for f in fields(self)],
+            controlled=SFT_CONTROLLED,
+            fixed=SFT_FIXED,
+        )
+
+
+def sft_args(cfg: MFTTrainConfig) -> dict[str, Any]:
+    """``SFTConfig`` keyword arguments: our device defaults, then ``trainer``, then the top-level
+    TRL fields and the ones roi controls."""
+    from roi_reasoning.trl_args import device_defaults
+
+    top = {k: v for k, v in asdict(cfg).items() if k not in MFT_OWN}
+    passed = {k: v for k, v in cfg.trainer.items() if k != "model_init_kwargs"}  # applied by us
+    return {
+        **device_defaults(cfg.trainer),
+        **passed,
+        **top,
+        "output_dir": cfg.out,
+        "completion_only_loss": True,  # the loss mask covers tags, solutions and NA, never the prompt
+    }
 
 
 def sft_trainer(cfg: MFTTrainConfig, model: Any = None, tokenizer: Any = None, dataset: Any = None):
     """A TRL ``SFTTrainer`` with loss on completion tokens only (prompt/completion data)."""
     import datasets
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    cuda = torch.cuda.is_available()
-    args = SFTConfig(
-        output_dir=cfg.out,
-        completion_only_loss=True,  # the loss mask covers tags, solutions and NA, never the prompt
-        max_length=cfg.max_length,
-        learning_rate=cfg.learning_rate,
-        num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps,
-        per_device_train_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum,
-        activation_checkpointing=cfg.activation_checkpointing,  # saves memory, costs compute
-        seed=cfg.seed,
-        report_to=cfg.report_to,
-        logging_steps=cfg.logging_steps,
-        save_steps=cfg.save_steps,
-        use_cpu=not cuda,
-        bf16=cuda and torch.cuda.is_bf16_supported(),
-    )
-    tokenizer = tokenizer or AutoTokenizer.from_pretrained(cfg.model)
-    model = model or AutoModelForCausalLM.from_pretrained(cfg.model)
+    from roi_reasoning.trl_args import model_kwargs
+
+    args = SFTConfig(**sft_args(cfg))
+    load = model_kwargs(cfg.trainer)
+    trust = load.get("trust_remote_code", False)
+    tokenizer = tokenizer or AutoTokenizer.from_pretrained(cfg.model, trust_remote_code=trust)
+    model = model or AutoModelForCausalLM.from_pretrained(cfg.model, **load)
     dataset = dataset or datasets.load_from_disk(str(Path(cfg.dataset) / "dataset"))
     peft_config = None
     if cfg.lora:

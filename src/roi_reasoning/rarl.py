@@ -12,13 +12,19 @@ neither reward nor gradient while Dr. GRPO keeps its constant normaliser (max(bu
 ``rarl_curve`` logs the held-out greedy validation reward every ``val_every`` steps and writes
 ``<out>/curve.jsonl`` (``plots.plot_curve`` draws it).
 
+``RARLConfig``'s TRL settings carry ``trl.GRPOConfig``'s own field names; its ``trainer`` mapping
+passes any other GRPOConfig field through, checked before anything runs (``trl_args``), except
+what the method relies on: ``loss_type`` stays ``dr_grpo``, ``mask_truncated_completions`` and
+``remove_unused_columns`` stay off, ``output_dir`` is ``out`` and ``max_completion_length`` is
+max(budgets).
+
 Run example: ``roi rarl train --config configs/rarl/world.yaml``
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +34,46 @@ from roi_reasoning.formats import render_prompt
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam
 from roi_reasoning.rewards import exam_column, make_reward
 
+# RARLConfig: the exam, reward and validation settings are ours (``RARL_OWN``); every other
+# top-level field is the ``trl.GRPOConfig`` field of the same name (our default where it differs
+# from TRL's, noted); ``trainer`` passes any other GRPOConfig field through, checked when the
+# config is built (``trl_args.check_trainer``). Our defaults beyond those fields, each
+# overridable in ``trainer``: ``scale_rewards: none`` (Dr. GRPO: advantage = R − group mean, no
+# std division; TRL: group), ``activation_checkpointing`` on with CUDA only (TRL: on; on CPU tiny
+# models it only costs time), ``use_cpu`` / ``bf16`` by the device (``trl_args.device_defaults``).
+RARL_OWN = (
+    "model",
+    "out",
+    "tiers",
+    "budgets",
+    "level_bounds",
+    "n",
+    "kinds",
+    "count",
+    "reward",
+    "grade_timeout",
+    "val_every",
+    "val_exams",
+    "val_tiers",
+    "trainer",
+)
+GRPO_CONTROLLED = {
+    "output_dir": "it is `out`",
+    "max_completion_length": "it is max(budgets); each rollout is then cut at its own budget",
+}
+GRPO_FIXED = {
+    # rarl_trainer's budget cut is argued (and checked against TRL's source) for Dr. GRPO's
+    # constant normaliser G · max_completion_length
+    "loss_type": ("dr_grpo", "RARL is Dr. GRPO; the per-exam budget cut relies on its normaliser"),
+    "mask_truncated_completions": (False, "a budget-cut exam keeps its (often 0) reward"),
+    "remove_unused_columns": (False, "the `exam` column feeds the budget cut and the reward"),
+}
+
 
 @dataclass
 class RARLConfig:
     model: str  # the MFT model folder (or any causal LM)
-    out: str  # checkpoints, logs, final/
+    out: str  # GRPOConfig.output_dir: checkpoints, logs, final/
     tiers: dict[str, dict[str, Any]] = field(default_factory=default_tiers)
     # tokens: each exam draws one (seeded, balanced); generation is capped at max(budgets)
     budgets: list[int] = field(default_factory=lambda: [512])
@@ -40,19 +81,21 @@ class RARLConfig:
     n: int = 3
     kinds: list[str] = field(default_factory=lambda: ["easy", "medium", "hard"])
     count: int = 100  # drawn problem sets; prompts = count × kinds
-    seed: int = 0
+    seed: int = 0  # exam draws and training; TRL: 42
     reward: str = "exam"
     num_generations: int = 8  # group size G
-    batch_size: int = 8  # completions per device step (TRL counts completions, not prompts)
-    grad_accum: int = 1
+    # completions per device step (TRL counts completions, not prompts); also the generation
+    # batch of the greedy validation
+    per_device_train_batch_size: int = 8
+    gradient_accumulation_steps: int = 1
     learning_rate: float = 1e-6
     max_steps: int = -1
-    epochs: float = 1.0
+    num_train_epochs: float = 1.0  # TRL: 3
     beta: float = 0.0  # KL coefficient; 0 = no reference model
     temperature: float = 1.0
-    report_to: str = "none"
-    logging_steps: int = 1
-    save_steps: int = 50
+    report_to: str | list[str] = "none"
+    logging_steps: int = 1  # TRL: 10
+    save_steps: int = 50  # TRL: 500
     use_vllm: bool = False
     vllm_mode: str = "colocate"
     grade_timeout: float = 5.0
@@ -60,6 +103,18 @@ class RARLConfig:
     val_exams: int = 8  # validation problem sets; each is laid out as every kind × budget
     # validation problems: a held-out split; None = other draws (seed + 1) from ``tiers``
     val_tiers: dict[str, dict[str, Any]] | None = None
+    trainer: dict[str, Any] = field(default_factory=dict)  # any other GRPOConfig field
+
+    def __post_init__(self) -> None:
+        from roi_reasoning.trl_args import check_trainer
+
+        check_trainer(
+            "GRPOConfig",
+            self.trainer,
+            ours=[f.name for f in fields(self)],
+            controlled=GRPO_CONTROLLED,
+            fixed=GRPO_FIXED,
+        )
 
 
 def check_budgets(budgets: list[int]) -> list[int]:
@@ -113,44 +168,47 @@ def exam_dataset(cfg: RARLConfig):
     return datasets.Dataset.from_list(rows)
 
 
+def grpo_args(cfg: RARLConfig) -> dict[str, Any]:
+    """``GRPOConfig`` keyword arguments: our defaults, then ``trainer``, then the top-level TRL
+    fields and the ones roi controls (``GRPO_CONTROLLED``, ``GRPO_FIXED``)."""
+    import torch
+
+    from roi_reasoning.trl_args import device_defaults
+
+    defaults = {
+        "scale_rewards": "none",  # Dr. GRPO: advantage = R − group mean, no std division
+        "activation_checkpointing": torch.cuda.is_available(),  # on CPU it only costs time
+        **device_defaults(cfg.trainer),
+    }
+    top = {k: v for k, v in asdict(cfg).items() if k not in RARL_OWN}
+    return {
+        **defaults,
+        **cfg.trainer,
+        **top,
+        "output_dir": cfg.out,
+        "loss_type": "dr_grpo",  # loss / (G · max_completion_length): a constant normaliser
+        "max_completion_length": max(check_budgets(cfg.budgets)),  # then cut at each B_i
+        "mask_truncated_completions": False,  # a budget-cut exam keeps its (often 0) reward
+        "remove_unused_columns": False,  # the reward and the cut read the `exam` column
+    }
+
+
 def grpo_trainer(cfg: RARLConfig, model: Any = None, tokenizer: Any = None, dataset: Any = None):
     """A ``BudgetGRPOTrainer`` (Dr. GRPO, per-exam budget cut) with the curve/validation callback."""
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig
 
     from roi_reasoning.rarl_curve import CurveCallback
     from roi_reasoning.rarl_trainer import BudgetGRPOTrainer
+    from roi_reasoning.trl_args import model_kwargs
 
-    cuda = torch.cuda.is_available()
-    args = GRPOConfig(
-        output_dir=cfg.out,
-        loss_type="dr_grpo",  # loss / (G · max_completion_length): a constant normaliser
-        scale_rewards="none",  # Dr. GRPO: advantage = R − group mean, no std division
-        beta=cfg.beta,
-        num_generations=cfg.num_generations,
-        max_completion_length=max(check_budgets(cfg.budgets)),  # then cut at each B_i
-        mask_truncated_completions=False,  # a budget-cut exam keeps its (often 0) reward
-        per_device_train_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum,
-        learning_rate=cfg.learning_rate,
-        max_steps=cfg.max_steps,
-        num_train_epochs=cfg.epochs,
-        temperature=cfg.temperature,
-        report_to=cfg.report_to,
-        logging_steps=cfg.logging_steps,
-        save_steps=cfg.save_steps,
-        seed=cfg.seed,
-        use_vllm=cfg.use_vllm,
-        vllm_mode=cfg.vllm_mode,
-        activation_checkpointing=cuda,  # on CPU tiny models it only costs time
-        use_cpu=not cuda,
-        bf16=cuda and torch.cuda.is_bf16_supported(),
-    )
-    tokenizer = tokenizer or AutoTokenizer.from_pretrained(cfg.model)
+    args = GRPOConfig(**grpo_args(cfg))
+    load = model_kwargs(cfg.trainer)  # TRL also builds the reference model (beta > 0) with them
+    trust = load.get("trust_remote_code", False)
+    tokenizer = tokenizer or AutoTokenizer.from_pretrained(cfg.model, trust_remote_code=trust)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = model or AutoModelForCausalLM.from_pretrained(cfg.model)
+    model = model or AutoModelForCausalLM.from_pretrained(cfg.model, **load)
     reward = make_reward(cfg.reward, tokenizer, bounds=cfg.level_bounds, timeout=cfg.grade_timeout)
     trainer = BudgetGRPOTrainer(
         model=model,
@@ -168,7 +226,7 @@ def grpo_trainer(cfg: RARLConfig, model: Any = None, tokenizer: Any = None, data
             bounds=cfg.level_bounds,
             reward=cfg.reward,
             timeout=cfg.grade_timeout,
-            batch_size=cfg.batch_size,
+            batch_size=cfg.per_device_train_batch_size,
         )
     )
     return trainer
