@@ -63,7 +63,7 @@ def run(reward_mode: str, args, tok) -> tuple[list[float], float]:
         **({"level_bounds": [32, 64, 128]} | extra),
         count=8,
         num_generations=args.generations,
-        batch_size=args.generations,
+        per_device_train_batch_size=args.generations,
         max_steps=args.steps,
         learning_rate=1e-4,
         save_steps=10**6,

@@ -36,7 +36,7 @@ def run(budgets: list[int], args, tok, tier: Path, out: Path) -> tuple[list[floa
         level_bounds=[32, 64, 128],
         count=8,
         num_generations=args.generations,
-        batch_size=args.generations * 2,
+        per_device_train_batch_size=args.generations * 2,
         max_steps=args.steps,
         learning_rate=1e-4,
         save_steps=10**6,
@@ -48,7 +48,7 @@ def run(budgets: list[int], args, tok, tier: Path, out: Path) -> tuple[list[floa
     steps = [h["step_time"] for h in trainer.state.log_history if "step_time" in h]
     exams = rarl.validation_exams(cfg)
     start = time.perf_counter()
-    validate(model, tok, exams, bounds=cfg.level_bounds, batch_size=cfg.batch_size)
+    validate(model, tok, exams, bounds=cfg.level_bounds, batch_size=cfg.per_device_train_batch_size)
     return steps, (time.perf_counter() - start) / len(exams)
 
 

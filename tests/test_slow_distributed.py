@@ -18,7 +18,7 @@ def test_two_process_accelerate_rarl(tmp_path, chat_tokenizer):
     recipe = tmp_path / "rarl.yaml"
     recipe.write_text(
         f"model: {model_dir}\nout: {tmp_path / 'rarl'}\nbudgets: [8, 16]\nlevel_bounds: [8, 16, 24]\n"
-        "count: 2\nnum_generations: 4\nbatch_size: 4\nmax_steps: 2\nlearning_rate: 1.0e-3\n"
+        "count: 2\nnum_generations: 4\nper_device_train_batch_size: 4\nmax_steps: 2\nlearning_rate: 1.0e-3\n"
         "save_steps: 1000\n"
     )
     cmd = [

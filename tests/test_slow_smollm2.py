@@ -108,7 +108,7 @@ def test_profile_mft_lora_eval_on_a_real_pretrained_lm(tmp_path, smollm2_dir):
     recipe = tmp_path / "lora.yaml"
     recipe.write_text(
         f"model: {smollm2_dir}\ndataset: {data}\nout: {tmp_path / 'mft'}\nlora: true\nlora_r: 8\n"
-        "max_steps: 2\nbatch_size: 2\nmax_length: 1024\nlearning_rate: 1.0e-4\nsave_steps: 1000\n"
+        "max_steps: 2\nper_device_train_batch_size: 2\nmax_length: 1024\nlearning_rate: 1.0e-4\nsave_steps: 1000\n"
     )
     assert main(["mft", "train", "--config", str(recipe)]) == 0
     final = tmp_path / "mft" / "final"

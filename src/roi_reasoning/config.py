@@ -109,7 +109,9 @@ def build_config(
     kwargs = _field_values(cls, values, source, base, prefix)
     try:
         return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
-    except (ConfigError, DataError):
+    except ConfigError as exc:  # a check of the dataclass's own: name the file
+        raise ConfigError(exc.key, exc.detail, exc.source or source) from None
+    except DataError:
         raise
     except ValueError as exc:  # the dataclass's own consistency checks
         raise ConfigError(prefix.rstrip(".") or cls.__name__, str(exc), source) from None
