@@ -203,5 +203,5 @@ def test_changed_trl_internals_fail_loudly_naming_the_method():
 
 def test_budgets_must_be_distinct_and_positive(tmp_path):
     for bad in ([], [128, 128], [0, 64]):
-        with pytest.raises(ValueError, match="budgets must be distinct positive"):
+        with pytest.raises(ValueError, match="budgets: must be distinct positive"):
             rarl.exam_dataset(one_problem_cfg(tmp_path, budgets=bad))

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import default_tiers, load_profile_rows, load_tiers
+from roi_reasoning.data import DataError, default_tiers, load_profile_rows, load_tiers
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import HEADER_RE, leading_tag_match, refusal, render_prompt, render_tag
 from roi_reasoning.parsing import split_segments, text_completion
@@ -214,7 +214,7 @@ def build_dataset(cfg: MFTBuildConfig, tokenizer: Any = None) -> dict[str, Any]:
     tokenizer = tokenizer or AutoTokenizer.from_pretrained(cfg.tokenizer)
     rows = build_rows(cfg, tokenizer)
     if not rows:
-        raise ValueError(f"{cfg.profile}: no profiled problem matches the configured tiers")
+        raise DataError(cfg.profile, None, "no profiled problem matches the configured tiers")
     out = Path(cfg.out)
     ds = datasets.Dataset.from_list(
         [{"prompt": r["prompt"], "completion": r["completion"]} for r in rows]

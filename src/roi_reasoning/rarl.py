@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import default_tiers, load_tiers
+from roi_reasoning.data import ConfigError, default_tiers, load_tiers
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import render_prompt
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam
@@ -120,7 +120,7 @@ class RARLConfig:
 def check_budgets(budgets: list[int]) -> list[int]:
     """The per-exam budgets (tokens), validated: at least one, positive, distinct."""
     if not budgets or any(int(b) <= 0 for b in budgets) or len(set(budgets)) != len(budgets):
-        raise ValueError(f"budgets must be distinct positive token counts, got {budgets}")
+        raise ConfigError("budgets", f"must be distinct positive token counts, got {budgets}")
     return [int(b) for b in budgets]
 
 

@@ -4,7 +4,7 @@
 optimizer steps (and at step 0, before any update): the policy answers fixed validation exams
 greedily, batched, with ``max_new_tokens`` = each exam's budget B (the project's hf policy),
 and the exam reward R = Σ_i p_i·1[correct_i ∧ predicted level_i = actual level_i] (DESIGN.md §1,
-``rewards.REWARDS``) is averaged overall and per budget. The numbers go through the trainer's
+``rewards.get_reward``) is averaged overall and per budget. The numbers go through the trainer's
 ``log`` (so ``report_to: tensorboard`` records ``val/reward`` and ``val/reward_B<b>`` next to
 TRL's own ``reward``, the mean train exam reward), and one row per logged step is appended to
 ``<out>/curve.jsonl``::
@@ -26,10 +26,11 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from roi_reasoning.data import ConfigError
 from roi_reasoning.formats import render_prompt
 from roi_reasoning.policies import Request
 from roi_reasoning.records import Exam
-from roi_reasoning.rewards import REWARDS
+from roi_reasoning.rewards import get_reward
 from roi_reasoning.scoring import score_completions
 
 CURVE = "curve.jsonl"
@@ -46,7 +47,7 @@ def validate(
     timeout: float = 5.0,
     batch_size: int = 16,
 ) -> dict[str, float]:
-    """Mean ``REWARDS[reward]`` of greedy completions (``roi`` prompts, budget-capped), overall
+    """Mean ``get_reward(reward)`` of greedy completions (``roi`` prompts, budget-capped), overall
     under ``val/reward`` and per budget under ``val/reward_B<b>``. Restores the model's train/eval
     mode and the tokenizer's padding side (the hf policy pads on the left)."""
     from roi_reasoning.policies.hf import HFPolicy
@@ -66,7 +67,8 @@ def validate(
         model.train(was_training)
         tokenizer.padding_side = side
     outcomes = score_completions(exams, completions, method="roi", bounds=bounds, timeout=timeout)
-    rewards = [REWARDS[reward](o) for o in outcomes]
+    per_exam = get_reward(reward)
+    rewards = [per_exam(o) for o in outcomes]
     metrics = {VAL_KEY: statistics.fmean(rewards)}
     for b in sorted({e.budget for e in exams}):
         metrics[f"{VAL_KEY}_B{b}"] = statistics.fmean(
@@ -103,9 +105,11 @@ class CurveCallback(TrainerCallback):
 
     def __init__(self, trainer: Any, exams: Sequence[Exam], every: int, **validate_kw: Any) -> None:
         if every < 0:
-            raise ValueError(f"val_every must be >= 0, got {every}")
+            raise ConfigError("val_every", f"must be >= 0, got {every}")
         if every and (trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled):
-            raise ValueError("validation needs the whole model on one process: set val_every: 0")
+            raise ConfigError(
+                "val_every", "validation needs the whole model on one process: set val_every: 0"
+            )
         self.trainer, self.exams, self.every, self.validate_kw = trainer, exams, every, validate_kw
         self.path = Path(trainer.args.output_dir) / CURVE
 
