@@ -9,14 +9,29 @@ BOUNDS = (10, 20, 40)
 
 def outcome(pid, pos, status, tokens=5, pred=None, actual=0, points=1.0):
     return ProblemOutcome(
-        pid, pos, status, tokens, pred, actual if status != "unreached" else None, None, points
+        problem_id=pid,
+        position=pos,
+        status=status,
+        tokens=tokens,
+        predicted_level=pred,
+        actual_level=actual if status != "unreached" else None,
+        answer=None,
+        points=points,
     )
 
 
 def exam(group, kind, method, problems, budget=60, used=None, truncated=False):
     used = sum(p.tokens for p in problems) if used is None else used
     return ExamOutcome(
-        f"{group}-{kind}", group, kind, budget, method, tuple(problems), used, "", truncated
+        exam_id=f"{group}-{kind}",
+        group=group,
+        kind=kind,
+        budget=budget,
+        method=method,
+        outcomes=tuple(problems),
+        tokens_used=used,
+        completion="",
+        truncated=truncated,
     )
 
 
@@ -121,12 +136,28 @@ def test_regret_tilde_averages_every_exam_of_a_group():
     """Two Easy exams in one group (pooled seeds): both count, not only the last one seen."""
     rows = [
         exam("g", "easy", "m", [outcome("a", 0, "correct"), outcome("b", 1, "correct")]),
-        ExamOutcome("g-easy-2", "g", "easy", 60, "m", (outcome("a", 0, "wrong"),), 5),
+        ExamOutcome(
+            exam_id="g-easy-2",
+            group="g",
+            kind="easy",
+            budget=60,
+            method="m",
+            outcomes=(outcome("a", 0, "wrong"),),
+            tokens_used=5,
+        ),
         exam("g", "hard", "m", [outcome("b", 0, "correct"), outcome("a", 1, "wrong")]),
     ]
     cells = {c["kind"]: c for c in compute_cells(rows, BOUNDS)}
     assert cells["hard"]["regret_tilde"] == pytest.approx((1 - 1) / 1)  # S_easy(g) = (2+0)/2
-    rows[1] = ExamOutcome("g-easy-2", "g", "easy", 60, "m", (outcome("a", 0, "correct"),), 5)
+    rows[1] = ExamOutcome(
+        exam_id="g-easy-2",
+        group="g",
+        kind="easy",
+        budget=60,
+        method="m",
+        outcomes=(outcome("a", 0, "correct"),),
+        tokens_used=5,
+    )
     cells = {c["kind"]: c for c in compute_cells(rows, BOUNDS)}
     assert cells["hard"]["regret_tilde"] == pytest.approx((1.5 - 1) / 1.5)
 
@@ -147,7 +178,15 @@ def two_problem_exam(eid, order, budget, correct, method="m", kind="easy"):
         outcome(pid, pos, "correct" if pid in correct else "wrong", 5)
         for pos, pid in enumerate(order)
     ]
-    return ExamOutcome(eid, eid, kind, budget, method, tuple(problems), 10)
+    return ExamOutcome(
+        exam_id=eid,
+        group=eid,
+        kind=kind,
+        budget=budget,
+        method=method,
+        outcomes=tuple(problems),
+        tokens_used=10,
+    )
 
 
 def test_bellman_value_gap_and_share_by_hand():
@@ -171,13 +210,13 @@ def test_bellman_value_gap_and_share_by_hand():
 def test_bellman_uses_points_and_needs_every_profile():
     rows = [two_problem_exam("e1", "ab", 10, correct="ab")]
     rows[0] = ExamOutcome(
-        "e1",
-        "e1",
-        "easy",
-        10,
-        "m",
-        (rows[0].outcomes[0], outcome("b", 1, "correct", points=2.0)),
-        10,
+        exam_id="e1",
+        group="e1",
+        kind="easy",
+        budget=10,
+        method="m",
+        outcomes=(rows[0].outcomes[0], outcome("b", 1, "correct", points=2.0)),
+        tokens_used=10,
     )
     (cell,) = compute_cells(rows, BOUNDS, profiles=PROFILES)
     # V(b | t) = 2·0.5·1[t >= 6] = 1 at t >= 6; solve a: 1/2·(1 + 1) + 1/2·0 = 1 = skip V(10)
@@ -219,13 +258,13 @@ def test_bellman_never_exceeds_hindsight():
     }
     rows = [
         ExamOutcome(
-            f"e{b}",
-            "g",
-            "easy",
-            b,
-            "m",
-            tuple(outcome(p, i, "wrong") for i, p in enumerate("abc")),
-            9,
+            exam_id=f"e{b}",
+            group="g",
+            kind="easy",
+            budget=b,
+            method="m",
+            outcomes=tuple(outcome(p, i, "wrong") for i, p in enumerate("abc")),
+            tokens_used=9,
         )
         for b in range(0, 90, 7)  # B=0 included: nothing fits
     ]
@@ -237,7 +276,15 @@ def test_bellman_never_exceeds_hindsight():
 def scored(eid, score):
     """An exam of ``score`` correct problems (of 4)."""
     problems = [outcome(f"{eid}{i}", i, "correct" if i < score else "wrong") for i in range(4)]
-    return ExamOutcome(eid, eid, "easy", 60, "m", tuple(problems), 20)
+    return ExamOutcome(
+        exam_id=eid,
+        group=eid,
+        kind="easy",
+        budget=60,
+        method="m",
+        outcomes=tuple(problems),
+        tokens_used=20,
+    )
 
 
 def test_paired_diff_identical_runs_and_constant_shift():

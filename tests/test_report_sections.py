@@ -28,8 +28,29 @@ def exam(eid: str, budget: int, method: str, correct: int, skip_hard: bool) -> E
         if skip_hard and tier == "hard":
             status = "skipped"
         pid = f"{eid}{tier[0]}"
-        problems.append(ProblemOutcome(pid, pos, status, 2, 0, 0, None, 1.0, "", tier))
-    return ExamOutcome(eid, eid, "easy", budget, method, tuple(problems), 6)
+        problems.append(
+            ProblemOutcome(
+                problem_id=pid,
+                position=pos,
+                status=status,
+                tokens=2,
+                predicted_level=0,
+                actual_level=0,
+                answer=None,
+                points=1.0,
+                grade_reason="",
+                tier=tier,
+            )
+        )
+    return ExamOutcome(
+        exam_id=eid,
+        group=eid,
+        kind="easy",
+        budget=budget,
+        method=method,
+        outcomes=tuple(problems),
+        tokens_used=6,
+    )
 
 
 def outcomes(shift: int) -> list[ExamOutcome]:

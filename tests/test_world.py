@@ -331,7 +331,17 @@ def test_in_order_accepts_only_ordered_headers_cut_by_the_budget():
     from roi_reasoning.world.quality import in_order
 
     def outcome(text: str, truncated: bool) -> ExamOutcome:
-        return ExamOutcome("e", "g", "hard", 128, "base", (), 9, text, truncated)
+        return ExamOutcome(
+            exam_id="e",
+            group="g",
+            kind="hard",
+            budget=128,
+            method="base",
+            outcomes=(),
+            tokens_used=9,
+            completion=text,
+            truncated=truncated,
+        )
 
     assert in_order(outcome("## Problem 1\na\n## Problem 2\nb\n## Problem 3\nc", False), 3)
     assert in_order(outcome("## Problem 1\na\n## Problem 2\nb", True), 3)  # cut by the budget

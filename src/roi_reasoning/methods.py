@@ -127,14 +127,14 @@ def _merge(
         else:
             rows.append(
                 ProblemOutcome(
-                    problem.id,
-                    i,
-                    "skipped",
-                    tag_tokens,
-                    level,
-                    None,
-                    "NA",
-                    problem.points,
+                    problem_id=problem.id,
+                    position=i,
+                    status="skipped",
+                    tokens=tag_tokens,
+                    predicted_level=level,
+                    actual_level=None,
+                    answer="NA",
+                    points=problem.points,
                     tier=problem.tier,
                 )
             )
@@ -142,7 +142,15 @@ def _merge(
     text = "\n\n".join([first.text, *[s.completion for s in solved]])
     truncated = first.truncated or any(s.truncated for s in solved)
     return ExamOutcome(
-        exam.id, exam.group, exam.kind, exam.budget, method, tuple(rows), used, text, truncated
+        exam_id=exam.id,
+        group=exam.group,
+        kind=exam.kind,
+        budget=exam.budget,
+        method=method,
+        outcomes=tuple(rows),
+        tokens_used=used,
+        completion=text,
+        truncated=truncated,
     )
 
 

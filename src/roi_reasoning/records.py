@@ -89,7 +89,7 @@ class Segment:
     truncated: bool  # the budget ran out inside this segment
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProblemOutcome(_Flat):
     problem_id: str
     position: int
@@ -107,7 +107,7 @@ class ProblemOutcome(_Flat):
         return self.status == "correct"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExamOutcome:
     exam_id: str
     group: str

@@ -10,14 +10,16 @@ Run example: ``python -c "from roi_reasoning.scoring import score_completions; h
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from roi_reasoning.grading import grade_many, is_na
+from roi_reasoning.grading import Grade, grade_many, is_na
 from roi_reasoning.parsing import split_segments
 from roi_reasoning.records import (
     DEFAULT_LEVEL_BOUNDS,
     Completion,
     Exam,
     ExamOutcome,
+    Problem,
     ProblemOutcome,
     Segment,
     actual_level,
@@ -34,6 +36,58 @@ def _status_without_grade(seg: Segment | None) -> str | None:
     return None  # needs grading
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """One problem between parsing and grading: its segment (None: unreached) and either a
+    status known without grading or the index of its (gold, answer) pair in the graded batch."""
+
+    segment: Segment | None
+    status: str | None = None
+    grade_index: int | None = None
+
+
+def _parse(
+    exam: Exam, comp: Completion, bounds: Sequence[int], pairs: list[tuple[str, str]]
+) -> list[_Pending]:
+    """Each problem's segment; answers that need grading are appended to ``pairs``."""
+    segs = split_segments(
+        comp.text, comp.token_starts, len(exam.problems), truncated=comp.truncated, bounds=bounds
+    )
+    by_index: dict[int, Segment] = {s.index: s for s in segs}
+    rows = []
+    for i, problem in enumerate(exam.problems):
+        seg = by_index.get(i)
+        status = _status_without_grade(seg)
+        if status is None and seg is not None and seg.answer is not None:
+            rows.append(_Pending(seg, grade_index=len(pairs)))
+            pairs.append((problem.answer, seg.answer))
+        else:
+            rows.append(_Pending(seg, status=status))
+    return rows
+
+
+def _problem_outcome(
+    problem: Problem, position: int, row: _Pending, grades: Sequence[Grade], bounds: Sequence[int]
+) -> ProblemOutcome:
+    status, reason = row.status, ""
+    if row.grade_index is not None:
+        g = grades[row.grade_index]
+        status, reason = ("correct" if g.correct else "wrong"), g.reason
+    seg = row.segment
+    return ProblemOutcome(
+        problem_id=problem.id,
+        position=position,
+        status=str(status),
+        tokens=seg.tokens if seg else 0,
+        predicted_level=seg.predicted_level if seg else None,
+        actual_level=actual_level(seg.tokens, bounds) if seg else None,
+        answer=seg.answer if seg else None,
+        points=problem.points,
+        grade_reason=reason,
+        tier=problem.tier,
+    )
+
+
 def score_completions(
     exams: Sequence[Exam],
     completions: Sequence[Completion],
@@ -45,61 +99,25 @@ def score_completions(
     """Outcomes for each (exam, completion) pair; all answers are graded in one parallel batch."""
     if len(exams) != len(completions):
         raise ValueError(f"{len(exams)} exams but {len(completions)} completions")
-    parsed = []
     pairs: list[tuple[str, str]] = []
-    for exam, comp in zip(exams, completions, strict=True):
-        n = len(exam.problems)
-        segs = split_segments(
-            comp.text, comp.token_starts, n, truncated=comp.truncated, bounds=bounds
-        )
-        by_index: dict[int, Segment] = {s.index: s for s in segs}
-        rows = []
-        for i, problem in enumerate(exam.problems):
-            seg = by_index.get(i)
-            status = _status_without_grade(seg)
-            if status is None:
-                rows.append((i, seg, len(pairs)))
-                pairs.append((problem.answer, seg.answer))
-            else:
-                rows.append((i, seg, status))
-        parsed.append(rows)
+    parsed = [_parse(e, c, bounds, pairs) for e, c in zip(exams, completions, strict=True)]
     grades = grade_many(pairs, timeout=timeout) if pairs else []
-    outcomes = []
-    for exam, comp, rows in zip(exams, completions, parsed, strict=True):
-        per_problem = []
-        for i, seg, status in rows:
-            reason = ""
-            if isinstance(status, int):
-                g = grades[status]
-                status, reason = ("correct" if g.correct else "wrong"), g.reason
-            problem = exam.problems[i]
-            per_problem.append(
-                ProblemOutcome(
-                    problem_id=problem.id,
-                    position=i,
-                    status=status,
-                    tokens=seg.tokens if seg else 0,
-                    predicted_level=seg.predicted_level if seg else None,
-                    actual_level=actual_level(seg.tokens, bounds) if seg else None,
-                    answer=seg.answer if seg else None,
-                    points=problem.points,
-                    grade_reason=reason,
-                    tier=problem.tier,
-                )
-            )
-        outcomes.append(
-            ExamOutcome(
-                exam.id,
-                exam.group,
-                exam.kind,
-                exam.budget,
-                method,
-                tuple(per_problem),
-                comp.tokens,
-                comp.text,
-                comp.truncated,
-                dict(comp.extra),
-                top_level=len(bounds),
-            )
+    return [
+        ExamOutcome(
+            exam_id=exam.id,
+            group=exam.group,
+            kind=exam.kind,
+            budget=exam.budget,
+            method=method,
+            outcomes=tuple(
+                _problem_outcome(p, i, row, grades, bounds)
+                for i, (p, row) in enumerate(zip(exam.problems, rows, strict=True))
+            ),
+            tokens_used=comp.tokens,
+            completion=comp.text,
+            truncated=comp.truncated,
+            extra=dict(comp.extra),
+            top_level=len(bounds),
         )
-    return outcomes
+        for exam, comp, rows in zip(exams, completions, parsed, strict=True)
+    ]
