@@ -58,3 +58,34 @@ def test_unknown_plugins_are_config_errors_listing_valid_names(name, message):
 
 def test_a_registered_dotted_path_is_imported_lazily():
     assert resolve({"dumps": "json:dumps"}, "dumps", "thing")({"a": 1}) == '{"a": 1}'
+
+
+def echo_base(policy, exams, method, bounds, **opts):  # a user method: the base format's run
+    from roi_reasoning.methods import run_requests
+
+    return run_requests(policy, exams, "base", bounds, opts["timeout"], method=method)
+
+
+def test_a_dotted_path_method_runs_in_roi_eval(tmp_path):
+    from roi_reasoning.cli import main
+
+    out = tmp_path / "run"
+    args = ["eval", "--methods", "base,tests.test_plugins:echo_base", "--count", "2"]
+    assert (
+        main([*args, "--kinds", "easy", "--budgets", "512", "--no-plots", "--out", str(out)]) == 0
+    )
+    import json
+
+    cells = json.loads((out / "results.json").read_text())["cells"]
+    by = {c["method"]: c["score"]["mean"] for c in cells}
+    assert by["tests.test_plugins:echo_base"] == by["base"]  # the same prompts, same policy
+
+
+def test_an_unknown_method_is_exit_2_listing_valid_names(tmp_path, capsys):
+    from roi_reasoning.cli import main
+
+    args = ["eval", "--methods", "nope", "--count", "1", "--out", str(tmp_path / "r")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "methods[0]" in err and "valid: base" in err and "module:attr" in err
+    assert not (tmp_path / "r").exists()

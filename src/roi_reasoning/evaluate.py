@@ -37,9 +37,9 @@ from roi_reasoning.data import (
 from roi_reasoning.exams import build_exams, check_build_args, load_exams
 from roi_reasoning.grading import GRADER
 from roi_reasoning.knapsack import DEFAULT_CENTROIDS
-from roi_reasoning.methods import METHODS, SINGLE_PASS, run_method
+from roi_reasoning.methods import SINGLE_PASS, get_method, run_method
 from roi_reasoning.metrics import compute_cells
-from roi_reasoning.policies import Policy
+from roi_reasoning.policies import Policy, load_policy
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, ExamOutcome
 from roi_reasoning.scoring import score_completions
 from roi_reasoning.validate import (
@@ -51,7 +51,6 @@ from roi_reasoning.validate import (
     float_in,
     int_in,
     int_list,
-    make_policy,
     sha256_file,
     str_list,
 )
@@ -108,7 +107,12 @@ def check_eval_config(cfg: EvalConfig) -> None:
     from roi_reasoning.config import check_values
 
     check_values(EvalConfig, asdict(cfg), "config")
-    str_list(cfg.methods, "methods", valid=list(METHODS))
+    str_list(cfg.methods, "methods")
+    for i, name in enumerate(cfg.methods):
+        try:
+            get_method(name)
+        except ConfigError as exc:
+            raise ConfigError(f"methods[{i}]", exc.detail) from None
     if {"planner", "roi-planner"} & set(cfg.methods) and not cfg.profiles:
         raise ConfigError("methods", "the planner method needs --profiles (from `roi profile`)")
     if not cfg.policy.strip():
@@ -201,7 +205,7 @@ def prepare_eval(
     load_profiles(cfg.oracle_profiles)  # validated now, used for the metrics at the end
     record = _run_record(cfg, input_digests(cfg))
     _check_run_config(out, record)
-    policy = policy or make_policy(cfg.policy, cfg.policy_args)
+    policy = policy or load_policy(cfg.policy, **cfg.policy_args)
     if not (out / "run.json").exists():
         atomic_write_text(out / "run.json", json.dumps(record, indent=2))
     return out, exams, profiles, policy

@@ -14,6 +14,10 @@
   answer; pass 2 the kept problems one per prompt, as such a model learned — for models that
   learned to tag (MFT/RARL) but not the
   ``tags-only`` instruction.
+- ``package.module:function``: a method of your own (``get_method``).
+
+``run_requests`` is the one render → Request → generate → score loop (evaluation, profiling and
+the world's quality check use it).
 
 Run example: ``roi eval --methods base,greedy-knapsack --budgets 512 --count 6 --out runs/x``
 """
@@ -29,6 +33,7 @@ from dataclasses import replace
 from roi_reasoning.formats import leading_tag, leading_tag_match, render_prompt
 from roi_reasoning.knapsack import DEFAULT_CENTROIDS, bellman_plan, greedy_keep
 from roi_reasoning.parsing import split_segments
+from roi_reasoning.plugins import resolve
 from roi_reasoning.policies import Policy, Request
 from roi_reasoning.records import (
     Completion,
@@ -45,12 +50,31 @@ Runner = Callable[..., list[ExamOutcome]]
 SINGLE_PASS = ("base", "budget", "plan-and-solve", "least-to-most", "roi")
 
 
+def run_requests(
+    policy: Policy,
+    exams: Sequence[Exam],
+    fmt: str,
+    bounds: Sequence[int],
+    timeout: float = 5.0,
+    *,
+    samples: Sequence[int] | None = None,
+    method: str | None = None,
+) -> list[ExamOutcome]:
+    """The one render → ``Request`` → ``policy.generate`` → ``score_completions`` loop: each
+    exam's ``fmt`` prompt, capped at its budget; ``samples[i]`` is request i's sample index
+    (``Request.sample``, profiling); outcomes are labelled ``method`` (default ``fmt``)."""
+    requests = [
+        Request(render_prompt(e, fmt, bounds), e.budget, e, fmt, sample=s)
+        for e, s in zip(exams, samples or [0] * len(exams), strict=True)
+    ]
+    comps = policy.generate(requests)
+    return score_completions(exams, comps, method=method or fmt, bounds=bounds, timeout=timeout)
+
+
 def single_pass(
     policy: Policy, exams: Sequence[Exam], method: str, bounds, **opts
 ) -> list[ExamOutcome]:
-    requests = [Request(render_prompt(e, method, bounds), e.budget, e, method) for e in exams]
-    comps = policy.generate(requests)
-    return score_completions(exams, comps, method=method, bounds=bounds, timeout=opts["timeout"])
+    return run_requests(policy, exams, method, bounds, opts["timeout"])
 
 
 def _tag_pass(policy: Policy, exams: Sequence[Exam], bounds) -> list[tuple[Completion, list]]:
@@ -281,9 +305,14 @@ METHODS: dict[str, Runner] = {
 }
 
 
+def get_method(name: str) -> Runner:
+    """``METHODS[name]``, or ``package.module:function`` with the runners' signature
+    ``fn(policy, exams, method, bounds, **opts) -> list[ExamOutcome]``; an unknown name is a
+    ConfigError listing the valid ones."""
+    return resolve(METHODS, name, "method")
+
+
 def run_method(
     policy: Policy, exams: Sequence[Exam], method: str, bounds, **opts
 ) -> list[ExamOutcome]:
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
-    return METHODS[method](policy, exams, method, bounds, **opts)
+    return get_method(method)(policy, exams, method, bounds, **opts)

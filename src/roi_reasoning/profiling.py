@@ -22,18 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from roi_reasoning.data import (
-    DEFAULT_TIERS,
     ConfigError,
     check_tiers,
+    default_tiers,
     load_profile_rows,
-    load_tier,
+    load_tiers,
     repair_records,
 )
-from roi_reasoning.formats import render_prompt
-from roi_reasoning.policies import Policy, Request
+from roi_reasoning.methods import run_requests
+from roi_reasoning.policies import Policy, load_policy
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, Problem, actual_level
-from roi_reasoning.scoring import score_completions
-from roi_reasoning.validate import check_out_file, make_policy
+from roi_reasoning.validate import check_out_file
 
 
 @dataclass
@@ -41,9 +40,7 @@ class ProfileConfig:
     out: str  # JSONL path
     policy: str = "hf"
     policy_args: dict[str, Any] = field(default_factory=dict)
-    tiers: dict[str, dict[str, Any]] = field(
-        default_factory=lambda: {k: vars(v) for k, v in DEFAULT_TIERS.items()}
-    )
+    tiers: dict[str, dict[str, Any]] = field(default_factory=default_tiers)
     per_tier: int = 50  # problems profiled per tier (the first ones of a seeded shuffle)
     k: int = 4  # samples per problem
     max_tokens: int = 1024  # generation cap per sample, tokens
@@ -81,8 +78,7 @@ def select_problems(cfg: ProfileConfig) -> list[Problem]:
     import random
 
     chosen = []
-    for name, spec in check_tiers(cfg.tiers).items():
-        problems = load_tier(spec, name)
+    for name, problems in load_tiers(cfg.tiers).items():
         random.Random(f"{cfg.seed}:{name}").shuffle(problems)
         chosen += problems[: cfg.per_tier]
     return chosen
@@ -102,7 +98,7 @@ def run_profile(cfg: ProfileConfig, policy: Policy | None = None, progress: bool
     problems = select_problems(cfg)
     if out.exists() and out.stat().st_size:  # resuming: its rows must be profile rows
         load_profile_rows(out, full=True, allow_torn_tail=True)
-    policy = policy or make_policy(cfg.policy, cfg.policy_args)
+    policy = policy or load_policy(cfg.policy, **cfg.policy_args)
     out.parent.mkdir(parents=True, exist_ok=True)
     done = {(r["problem_id"], r["sample"]) for r in repair_records(out)}
     todo = [
@@ -117,31 +113,27 @@ def run_profile(cfg: ProfileConfig, policy: Policy | None = None, progress: bool
     with open(out, "a", encoding="utf-8") as fh:
         for start in range(0, len(todo), cfg.batch_size):
             batch = todo[start : start + cfg.batch_size]
-            requests = [
-                Request(
-                    render_prompt(e, "base", cfg.level_bounds),
-                    e.budget,
-                    e,
-                    "base",
-                    sample=int(e.id.rsplit("#", 1)[1]),
-                )
-                for e in batch
-            ]
-            comps = policy.generate(requests)
-            graded = score_completions(
-                batch, comps, method="profile", bounds=cfg.level_bounds, timeout=cfg.grade_timeout
+            samples = [int(e.id.rsplit("#", 1)[1]) for e in batch]
+            graded = run_requests(
+                policy,
+                batch,
+                "base",
+                cfg.level_bounds,
+                cfg.grade_timeout,
+                samples=samples,
+                method="profile",
             )
-            for exam, comp, res in zip(batch, comps, graded, strict=True):
+            for exam, sample, res in zip(batch, samples, graded, strict=True):
                 o = res.outcomes[0]
                 row = {
                     "problem_id": o.problem_id,
                     "tier": exam.problems[0].tier,
-                    "sample": int(exam.id.rsplit("#", 1)[1]),
-                    "tokens": comp.tokens,
+                    "sample": sample,
+                    "tokens": res.tokens_used,
                     "correct": o.correct,
                     "status": o.status,
                     "answer": o.answer,
-                    "text": comp.text,
+                    "text": res.completion,
                 }
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             fh.flush()

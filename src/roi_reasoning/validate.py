@@ -238,18 +238,3 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def make_policy(name: str, args: dict[str, Any]) -> Any:
-    """``policies.load_policy`` with its user errors (an unknown name, a ``module:Class`` that
-    names no class, bad constructor arguments) as ConfigErrors."""
-    from roi_reasoning.policies import load_policy
-
-    try:
-        return load_policy(name, **args)
-    except AttributeError as exc:
-        raise ConfigError("policy", f"{name!r}: {exc}") from None
-    except ValueError as exc:  # an unknown name or constructor arguments (load_policy says which)
-        if isinstance(exc, ConfigError | DataError):
-            raise
-        raise ConfigError("policy", str(exc)) from None

@@ -7,11 +7,12 @@ Run example: ``python -c "from roi_reasoning.policies import POLICIES; print(sor
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from roi_reasoning.data import ConfigError, DataError
 from roi_reasoning.formats import Messages
+from roi_reasoning.plugins import resolve
 from roi_reasoning.records import Completion, Exam
 
 
@@ -44,15 +45,17 @@ POLICIES: dict[str, str] = {
 
 
 def load_policy(name: str, **kwargs: Any) -> Policy:
-    """Instantiate a registered policy, or ``package.module:Class`` for user code."""
-    path = POLICIES.get(name, name)
-    if ":" not in path:
-        raise ValueError(f"unknown policy {name!r}; valid: {', '.join(POLICIES)} or module:Class")
-    module, _, attr = path.partition(":")
-    cls = getattr(importlib.import_module(module), attr)
+    """Instantiate a registered policy, or ``package.module:Class`` for user code. An unknown
+    name, a path that names no class, or constructor arguments it rejects are ConfigErrors
+    (``policy``); a policy's own checks of its arguments (ValueError) are too."""
+    cls = resolve(POLICIES, name, "policy")
     try:
         return cls(**kwargs)
     except TypeError as exc:  # missing / unknown constructor arguments from --policy-arg
-        raise ValueError(
-            f"policy {name!r}: {exc} (pass them with --policy-arg KEY=VALUE)"
+        raise ConfigError(
+            "policy", f"{name!r}: {exc} (pass them with --policy-arg KEY=VALUE)"
         ) from None
+    except (ConfigError, DataError):
+        raise
+    except ValueError as exc:  # the policy's own argument checks
+        raise ConfigError("policy", f"{name!r}: {exc}") from None

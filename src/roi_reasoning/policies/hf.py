@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from roi_reasoning.data import MissingExtra
 from roi_reasoning.parsing import ids_completion
 from roi_reasoning.policies import Request
 from roi_reasoning.records import Completion
@@ -23,7 +24,7 @@ def _torch():
         import torch
         import transformers
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("the hf policy needs `pip install roi-reasoning[train]`") from exc
+        raise MissingExtra("the hf policy", "train") from exc
     return torch, transformers
 
 

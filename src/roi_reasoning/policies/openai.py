@@ -39,7 +39,7 @@ from concurrent.futures import wait as wait_all
 from dataclasses import dataclass, field
 from typing import Any
 
-from roi_reasoning.data import DataError
+from roi_reasoning.data import DataError, MissingExtra
 from roi_reasoning.parsing import text_completion, text_token_starts
 from roi_reasoning.policies import Request
 from roi_reasoning.records import Completion
@@ -127,7 +127,7 @@ def _openai():
     try:
         import openai
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("the openai policy needs `pip install roi-reasoning[api]`") from exc
+        raise MissingExtra("the openai policy", "api") from exc
     return openai
 
 
@@ -137,9 +137,8 @@ def _load_tokenizer(tokenizer: Any, gguf_file: str | None) -> Any:
     try:
         from transformers import AutoTokenizer
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "the openai policy counts tokens with a transformers tokenizer: "
-            "`pip install roi-reasoning[api,train]`"
+        raise MissingExtra(
+            "the openai policy counts tokens with a transformers tokenizer: it", "api,train"
         ) from exc
     extra = {"gguf_file": gguf_file} if gguf_file else {}
     return AutoTokenizer.from_pretrained(tokenizer, **extra)

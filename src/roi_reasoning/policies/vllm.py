@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from roi_reasoning.data import MissingExtra
 from roi_reasoning.parsing import ids_completion
 from roi_reasoning.policies import Request
 from roi_reasoning.records import Completion
@@ -33,7 +34,7 @@ class VLLMPolicy:
         try:
             from vllm import LLM
         except ImportError as exc:  # pragma: no cover - GPU machines only
-            raise ImportError("the vllm policy needs `pip install roi-reasoning[vllm]`") from exc
+            raise MissingExtra("the vllm policy", "vllm") from exc
         if self.engine is None:
             self.engine = LLM(
                 model=self.model,

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from roi_reasoning.exams import build_exams
-from roi_reasoning.formats import HEADER_RE, render_prompt
-from roi_reasoning.policies import Policy, Request
-from roi_reasoning.records import Exam, ExamOutcome, Problem
-from roi_reasoning.scoring import score_completions
+from roi_reasoning.formats import HEADER_RE
+from roi_reasoning.methods import run_requests
+from roi_reasoning.policies import Policy
+from roi_reasoning.records import ExamOutcome, Problem
 from roi_reasoning.world.problems import TIERS, WorldConfig
 
 
@@ -43,14 +43,6 @@ def gold_costs(
     return out
 
 
-def run_exams(
-    policy: Policy, exams: Sequence[Exam], bounds: Sequence[int], method: str = "base"
-) -> list[ExamOutcome]:
-    requests = [Request(render_prompt(e, method, bounds), e.budget, e, method) for e in exams]
-    completions = policy.generate(requests)
-    return score_completions(exams, completions, method=method, bounds=bounds)
-
-
 def in_order(outcome: ExamOutcome, n: int) -> bool:
     """Headers ``## Problem 1..k`` in order, none skipped, and all n unless the budget cut it."""
     numbers = [int(m.group(1)) for m in HEADER_RE.finditer(outcome.completion)]
@@ -69,7 +61,7 @@ def measure_single(
             {tier: test[tier][:count]}, n=1, kinds=("easy",), budgets=[loose], count=count
         )
     out: dict[str, Any] = {}
-    for exam, res in zip(exams, run_exams(policy, exams, cfg.level_bounds), strict=True):
+    for exam, res in zip(exams, run_requests(policy, exams, "base", cfg.level_bounds), strict=True):
         o = res.outcomes[0]
         row = out.setdefault(exam.problems[0].tier, defaultdict(float))
         row["n"] += 1
@@ -90,7 +82,7 @@ def measure_papers(
     exams = build_exams(
         test, n=3, kinds=("easy", "medium", "hard"), budgets=cfg.budgets, count=count, seed=1
     )
-    results = run_exams(policy, exams, cfg.level_bounds)
+    results = run_requests(policy, exams, "base", cfg.level_bounds)
     table: dict[str, dict[str, float]] = defaultdict(dict)
     for budget in cfg.budgets:
         for kind in ("easy", "medium", "hard"):

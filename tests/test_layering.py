@@ -1,0 +1,121 @@
+"""The import layering of ``src/roi_reasoning``, read with ``ast`` (imports inside functions
+count too): lower layers never import higher ones, training never imports evaluation, nothing
+imports the CLI, and no import cycle exists among modules.
+
+Layers, lowest first (README, "Source layout"):
+  core      records, data, formats, parsing, grading, scoring, exams, knapsack, metrics, rewards,
+            config, validate, plugins, report*, plots, pretrained — pure Python, no torch
+  backends  policies/*, methods — turn prompts into completions
+  stages    evaluate, profiling, mft, rarl*, world/*, adapters/* — one pipeline stage each
+  app       demo, cli/* — wire stages together
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "roi_reasoning"
+PKG = "roi_reasoning"
+LAYERS = {"core": 0, "backends": 1, "stages": 2, "app": 3}
+BACKENDS = ("policies", "methods")
+STAGES = ("evaluate", "profiling", "mft", "rarl", "rarl_trainer", "rarl_curve", "world", "adapters")
+APP = ("demo", "cli")
+TRAINING = ("profiling", "mft", "rarl", "rarl_trainer", "rarl_curve")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(SRC.rglob("*.py"))}
+
+
+def layer(module: str) -> int:
+    top = module.split(".")[1] if module.count(".") else ""
+    if top in APP:
+        return LAYERS["app"]
+    if top in STAGES:
+        return LAYERS["stages"]
+    if top in BACKENDS:
+        return LAYERS["backends"]
+    return LAYERS["core"]
+
+
+def _target(name: str) -> str | None:
+    """The module an imported dotted name is: itself, or the module that defines it."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def imports(module: str) -> set[str]:
+    """Every roi_reasoning module ``module`` imports, at any depth of its code."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    is_pkg = MODULES[module].name == "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {_target(a.name) for a in node.names if a.name.startswith(PKG)}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolve against this module's package
+                anchor = module.split(".") if is_pkg else module.split(".")[:-1]
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            if base.startswith(PKG):  # `from pkg import submodule` imports the submodule
+                found |= {
+                    f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else _target(base)
+                    for a in node.names
+                }
+    return {m for m in found if m and m != module}
+
+
+GRAPH = {m: imports(m) for m in MODULES}
+
+
+def test_the_walk_sees_the_package():
+    assert {"roi_reasoning.records", "roi_reasoning.cli", "roi_reasoning.grading.pool"} <= set(
+        MODULES
+    )
+    assert "roi_reasoning.grading.answer" in GRAPH["roi_reasoning.grading.pool"]
+    assert "roi_reasoning.records" in GRAPH["roi_reasoning.scoring"]
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_module_imports_a_higher_layer(module):
+    higher = sorted(t for t in GRAPH[module] if layer(t) > layer(module))
+    assert not higher, f"{module} (layer {layer(module)}) imports higher layers: {higher}"
+
+
+def test_training_never_imports_evaluation_and_nothing_imports_the_cli():
+    for module, targets in GRAPH.items():
+        top = module.split(".")[1] if module.count(".") else ""
+        if top in TRAINING:
+            assert f"{PKG}.evaluate" not in targets, module
+        if top != "cli":
+            assert not any(t.startswith(f"{PKG}.cli") for t in targets), module
+
+
+def test_no_import_cycles():
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        path.append(m)
+        for t in sorted(GRAPH[m]):
+            if state.get(t) == 1:
+                cycle = path[path.index(t) :] + [t]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if t not in state:
+                visit(t)
+        path.pop()
+        state[m] = 2
+
+    for m in sorted(GRAPH):
+        if m not in state:
+            visit(m)
