@@ -7,6 +7,8 @@ Run example: ``python -c "from roi_reasoning.policies import POLICIES; print(sor
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,7 +27,17 @@ class Request:
     max_tokens: int
     exam: Exam
     method: str
-    sample: int = 0  # index of a repeated sample (profiling); the scripted policy seeds by it
+    # The k-th sample of this same request (profiling draws k = 0..K-1): every backend derives
+    # its randomness from (its seed, the request, k), never from the request's batch or its
+    # position there, so a sample is reproducible however requests are batched (request_seed).
+    sample: int = 0
+
+
+def request_seed(seed: int, request: Request) -> int:
+    """A 63-bit sampling seed from the policy's ``seed``, the request's messages and budget and
+    its ``sample`` index: the same for the same request wherever it is batched (hf, vllm)."""
+    blob = json.dumps([seed, request.messages, request.max_tokens, request.sample])
+    return int.from_bytes(hashlib.sha256(blob.encode()).digest()[:8], "big") >> 1
 
 
 class Policy(Protocol):

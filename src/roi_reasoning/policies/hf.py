@@ -2,7 +2,9 @@
 
 Batched generation with left padding; requests are sorted by budget and prompt length so each
 batch shares ``max_new_tokens`` = its exams' budget B (the budget is the hard stop) and wastes
-little padding. Generation ends as soon as every sequence has finished. Token offsets for the
+little padding. Sampling (``temperature > 0``) draws each request's tokens from its own
+generator seeded by ``policies.request_seed`` (the k-th sample of a request does not depend on
+its batch; costs one small multinomial call per row and step). Generation ends as soon as every sequence has finished. Token offsets for the
 parser come from the same tokenizer and the one token accounting (``parsing.ids_completion``).
 
 Run example: ``roi eval --policy hf --policy-arg model=./my-model --methods base --count 6 --out runs/hf``
@@ -15,7 +17,7 @@ from typing import Any
 
 from roi_reasoning.data import MissingExtra
 from roi_reasoning.parsing import ids_completion
-from roi_reasoning.policies import Request
+from roi_reasoning.policies import Request, request_seed
 from roi_reasoning.records import Completion
 
 
@@ -26,6 +28,41 @@ def _torch():
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise MissingExtra("the hf policy", "train") from exc
     return torch, transformers
+
+
+class _RowSampler:
+    """A logits processor that samples every row with its own ``torch.Generator`` (the model's
+    ``top_k`` as ``generate`` applies it by default, temperature, then nucleus ``top_p``) and
+    leaves only the drawn token finite, so ``generate``'s greedy step
+    takes it: a row's draws depend on its request's seed and its own logits only, not on the
+    other rows of the batch."""
+
+    def __init__(
+        self, seeds: list[int], temperature: float, top_p: float, top_k: int | None, device: str
+    ) -> None:
+        torch, _ = _torch()
+        self.temperature, self.top_p, self.top_k = temperature, top_p, top_k
+        self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        torch, _ = _torch()
+        scores = scores.float()
+        if self.top_k and self.top_k < scores.shape[-1]:
+            kth = scores.topk(self.top_k, dim=-1).values[:, -1:]
+            scores = scores.masked_fill(scores < kth, float("-inf"))
+        probs = torch.softmax(scores / self.temperature, dim=-1)
+        if self.top_p < 1.0:  # keep the smallest top set whose mass reaches top_p
+            sorted_p, index = probs.sort(dim=-1, descending=True)
+            drop = sorted_p.cumsum(dim=-1) - sorted_p >= self.top_p
+            probs = probs.scatter(-1, index, sorted_p.masked_fill(drop, 0.0))
+        chosen = torch.cat(
+            [
+                torch.multinomial(p, 1, generator=g)
+                for p, g in zip(probs, self.generators, strict=True)
+            ]
+        )
+        out = torch.full_like(scores, float("-inf"))
+        return out.scatter(-1, chosen[:, None], 0.0)
 
 
 @dataclass
@@ -101,32 +138,42 @@ class HFPolicy:
                 and requests[order[i + len(batch)]].max_tokens == budget
             ):
                 batch.append(order[i + len(batch)])
+            seeds = [request_seed(self.seed, requests[j]) for j in batch]
             for idx, comp in zip(
-                batch, self._generate_batch([texts[j] for j in batch], budget), strict=True
+                batch, self._generate_batch([texts[j] for j in batch], budget, seeds), strict=True
             ):
                 out[idx] = comp
             i += len(batch)
         return out  # type: ignore[return-value]
 
-    def _generate_batch(self, texts: list[str], max_new_tokens: int) -> list[Completion]:
-        torch, _ = _torch()
+    def _generate_batch(
+        self, texts: list[str], max_new_tokens: int, seeds: list[int]
+    ) -> list[Completion]:
+        torch, transformers = _torch()
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         enc = {k: v.to(self.device) for k, v in enc.items()}
-        sample = self.temperature > 0
-        kwargs = {"temperature": self.temperature, "top_p": self.top_p} if sample else {}
-        if sample:
-            torch.manual_seed(self.seed)
+        # Sampling draws each row from its own generator (seeded per request), then decodes
+        # greedily over the drawn token: the batch's shared RNG never decides a row's tokens.
+        processors = (
+            [_RowSampler(seeds, self.temperature, self.top_p, self._top_k(), self.device)]
+            if self.temperature > 0
+            else []
+        )
         with torch.inference_mode():
             seqs = self.model.generate(
                 **enc,
                 max_new_tokens=max_new_tokens,
-                do_sample=sample,
+                do_sample=False,
+                logits_processor=transformers.LogitsProcessorList(processors),
                 pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=self.tokenizer.eos_token_id,
-                **kwargs,
             )
         new = seqs[:, enc["input_ids"].shape[1] :].tolist()
         return [self._completion(ids, max_new_tokens) for ids in new]
+
+    def _top_k(self) -> int | None:
+        """``generate``'s own top-k when sampling (the model's generation config; 50 unless set)."""
+        return getattr(getattr(self.model, "generation_config", None), "top_k", None)
 
     def _completion(self, ids: list[int], max_new_tokens: int) -> Completion:
         return ids_completion(self.tokenizer, ids, max_new_tokens)  # EOS counted, cut at B

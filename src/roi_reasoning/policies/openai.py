@@ -167,7 +167,9 @@ class OpenAIPolicy:
     gguf_file: str | None = None  # tokenizer from a GGUF file inside the ``tokenizer`` folder
     temperature: float = 0.0
     top_p: float = 1.0
-    seed: int | None = 0  # sent as seed + request.sample (repeated samples differ); None: not sent
+    seed: int | None = (
+        0  # sent as seed + request.sample: the k-th sample, whatever the batch; None: not sent
+    )
     token_param: str = "max_tokens"  # or "max_completion_tokens" (OpenAI reasoning models)
     count_stop: bool = True  # finish_reason "stop": the end-of-sequence token was generated too
     extra_body: dict[str, Any] = field(default_factory=dict)  # server-specific fields (top_k, ...)

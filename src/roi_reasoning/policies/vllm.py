@@ -1,7 +1,9 @@
 """vLLM policy (optional extra ``vllm``, GPUs): the hf policy's interface on vLLM's engine.
 
-Each request gets ``SamplingParams(max_tokens=B)`` — its exam's budget is the hard stop — and
-vLLM schedules all of them at once (continuous batching). Token offsets for the parser come
+Each request gets ``SamplingParams(max_tokens=B)`` — its exam's budget is the hard stop — and,
+when sampling, ``seed=policies.request_seed(seed, request)`` (the k-th sample of a request is
+the same however requests are batched); vLLM schedules all of them at once (continuous
+batching). Token offsets for the parser come
 from decoding the returned token ids with the engine's tokenizer.
 
 Run example: ``roi eval --policy vllm --policy-arg model=Qwen/Qwen2.5-1.5B-Instruct --methods base --out runs/vllm``
@@ -14,7 +16,7 @@ from typing import Any
 
 from roi_reasoning.data import MissingExtra
 from roi_reasoning.parsing import ids_completion
-from roi_reasoning.policies import Request
+from roi_reasoning.policies import Request, request_seed
 from roi_reasoning.records import Completion
 
 
@@ -67,9 +69,9 @@ class VLLMPolicy:
                 max_tokens=r.max_tokens,
                 temperature=self.temperature,
                 top_p=self.top_p,
-                seed=self.seed + i if self.temperature > 0 else None,
+                seed=request_seed(self.seed, r) if self.temperature > 0 else None,
             )
-            for i, r in enumerate(requests)
+            for r in requests
         ]
         outputs = self.engine.generate(prompts, params, use_tqdm=False)
         comps = []
