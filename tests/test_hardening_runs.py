@@ -15,12 +15,12 @@ from roi_reasoning import cli
 from roi_reasoning.data import (
     ConfigError,
     DataError,
-    load_profile_rows,
     read_records,
     repair_records,
 )
 from roi_reasoning.exams import write_exams
 from roi_reasoning.knapsack import bellman_plan, hindsight_oracle
+from roi_reasoning.profiles import load_profile_rows
 
 
 @pytest.fixture

@@ -28,7 +28,6 @@ from roi_reasoning.data import (
     DataError,
     check_tiers,
     default_tiers,
-    load_profiles,
     load_tiers,
     read_records,
     repair_records,
@@ -40,6 +39,7 @@ from roi_reasoning.knapsack import DEFAULT_CENTROIDS
 from roi_reasoning.methods import SINGLE_PASS, get_method, run_method
 from roi_reasoning.metrics import compute_cells
 from roi_reasoning.policies import Policy, load_policy
+from roi_reasoning.profiles import load_profiles
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, ExamOutcome
 from roi_reasoning.scoring import score_completions
 from roi_reasoning.validate import (

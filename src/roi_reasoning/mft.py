@@ -29,10 +29,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import DataError, default_tiers, load_profile_rows, load_tiers
+from roi_reasoning.data import DataError, default_tiers, load_tiers
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import HEADER_RE, leading_tag_match, refusal, render_prompt, render_tag
 from roi_reasoning.parsing import split_segments, text_completion
+from roi_reasoning.profiles import load_profile_rows
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, actual_level
 
 

@@ -3,7 +3,7 @@
 Each problem is posed alone (a one-problem exam in the ``base`` format, budget = the generation
 cap in tokens) K times; every sample is written as one JSONL record as soon as it is graded,
 so a rerun resumes without losing or doubling samples. The table feeds MFT targets
-(``mft.build``) and the oracle / planner (``--profiles`` of ``roi eval``, read by ``data.load_profiles``).
+(``mft.build``) and the oracle / planner (``--profiles`` of ``roi eval``, read by ``profiles.load_profiles``).
 
 Record: ``{"problem_id", "tier", "sample", "tokens", "correct", "status", "answer", "text"}``.
 
@@ -25,12 +25,12 @@ from roi_reasoning.data import (
     ConfigError,
     check_tiers,
     default_tiers,
-    load_profile_rows,
     load_tiers,
     repair_records,
 )
 from roi_reasoning.methods import run_requests
 from roi_reasoning.policies import Policy, load_policy
+from roi_reasoning.profiles import load_profile_rows
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, Problem, actual_level
 from roi_reasoning.validate import check_out_file
 

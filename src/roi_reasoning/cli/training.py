@@ -79,7 +79,8 @@ def cmd_mft_build(args: argparse.Namespace) -> int:
 def check_mft_build(cfg: Any) -> None:
     """Everything ``mft.build_dataset`` reads or writes, checked before it runs: ranges, the
     profile's rows (typed, read-only), the tiers and the output folder."""
-    from roi_reasoning.data import check_tiers, load_profile_rows
+    from roi_reasoning.data import check_tiers
+    from roi_reasoning.profiles import load_profile_rows
     from roi_reasoning.validate import (
         MAX_BUDGET,
         MAX_EXAMS,
