@@ -174,12 +174,32 @@ def _check_out(cfg: DemoConfig) -> None:
     path.write_text(json.dumps(record, indent=2))
 
 
+def _profile_config(
+    cfg: DemoConfig, world: Path, out: Path, tiers: dict, *, per_tier: int, k: int, seed: int = 0
+) -> Any:
+    """``k`` base-model samples (T=1) of ``per_tier`` problems per tier, capped at the loose
+    budget: the MFT profile (train split) and the oracle's table (the evaluated test problems)."""
+    from roi_reasoning.profiling import ProfileConfig
+
+    return ProfileConfig(
+        out=str(out),
+        policy="hf",
+        policy_args={"model": str(world), "batch_size": cfg.batch_size, "temperature": 1.0},
+        tiers=tiers,
+        per_tier=per_tier,
+        seed=seed,
+        k=k,
+        max_tokens=max(cfg.world.budgets),
+        level_bounds=list(cfg.world.level_bounds),
+        batch_size=cfg.batch_size,
+    )
+
+
 def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
     """Every stage's config for a world model folder: ``profile``, ``mft data``, ``mft train``,
     ``rarl train`` and ``eval <name>`` (base with the baselines, MFT, MFT+RARL). The YAML
     recipes ``configs/{mft,rarl}/world.yaml`` are these, for ``--out runs/demo``."""
     from roi_reasoning.mft import MFTBuildConfig, MFTTrainConfig
-    from roi_reasoning.profiling import ProfileConfig
     from roi_reasoning.rarl import RARLConfig
     from roi_reasoning.world import world_tiers
 
@@ -187,18 +207,9 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
     bounds, budgets = list(cfg.world.level_bounds), list(cfg.world.budgets)
     train_tiers = world_tiers(world, "train")
     profile, data, mft = out / "profile.jsonl", out / "mft-data", out / "mft" / "final"
-    hf = {"model": str(world), "batch_size": cfg.batch_size}
     configs: dict[str, Any] = {
-        "profile": ProfileConfig(
-            out=str(profile),
-            policy="hf",
-            policy_args={**hf, "temperature": 1.0},
-            tiers=train_tiers,
-            per_tier=cfg.profile_per_tier,
-            k=cfg.profile_k,
-            max_tokens=max(budgets),
-            level_bounds=bounds,
-            batch_size=cfg.batch_size,
+        "profile": _profile_config(
+            cfg, world, profile, train_tiers, per_tier=cfg.profile_per_tier, k=cfg.profile_k
         ),
         "mft data": MFTBuildConfig(
             profile=str(profile),
@@ -241,17 +252,14 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
         ),
         # The oracle's table: the base model's own samples of exactly the evaluated problems
         # (profiling and exam building draw a tier in the same seeded order).
-        "profile test": ProfileConfig(
-            out=str(out / "profile-test.jsonl"),
-            policy="hf",
-            policy_args={**hf, "temperature": 1.0},
-            tiers=world_tiers(world, "test"),
+        "profile test": _profile_config(
+            cfg,
+            world,
+            out / "profile-test.jsonl",
+            world_tiers(world, "test"),
             per_tier=min(cfg.eval_count, cfg.world.test_size),
-            seed=cfg.eval_seed,
             k=cfg.oracle_k,
-            max_tokens=max(budgets),
-            level_bounds=bounds,
-            batch_size=cfg.batch_size,
+            seed=cfg.eval_seed,
         ),
     }
     configs.update(_eval_configs(cfg, world, profile, mft))
