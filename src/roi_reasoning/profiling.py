@@ -101,8 +101,8 @@ def run_profile(cfg: ProfileConfig, policy: Policy | None = None, progress: bool
     policy = policy or load_policy(cfg.policy, **cfg.policy_args)
     out.parent.mkdir(parents=True, exist_ok=True)
     done = {(r["problem_id"], r["sample"]) for r in repair_records(out)}
-    todo = [
-        _one_problem_exam(p, cfg.max_tokens, s)
+    todo = [  # (one-problem exam, its sample index: Request.sample)
+        (_one_problem_exam(p, cfg.max_tokens, s), s)
         for p in problems
         for s in range(cfg.k)
         if (p.id, s) not in done
@@ -112,8 +112,8 @@ def run_profile(cfg: ProfileConfig, policy: Policy | None = None, progress: bool
     )
     with open(out, "a", encoding="utf-8") as fh:
         for start in range(0, len(todo), cfg.batch_size):
-            batch = todo[start : start + cfg.batch_size]
-            samples = [int(e.id.rsplit("#", 1)[1]) for e in batch]
+            chunk = todo[start : start + cfg.batch_size]
+            batch, samples = [e for e, _ in chunk], [s for _, s in chunk]
             graded = run_requests(
                 policy,
                 batch,

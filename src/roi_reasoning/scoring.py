@@ -45,6 +45,10 @@ class _Pending:
     status: str | None = None
     grade_index: int | None = None
 
+    def __post_init__(self) -> None:
+        if (self.status is None) == (self.grade_index is None):
+            raise ValueError("a pending problem has exactly one of a status and a grade index")
+
 
 def _parse(
     exam: Exam, comp: Completion, bounds: Sequence[int], pairs: list[tuple[str, str]]
@@ -69,15 +73,16 @@ def _parse(
 def _problem_outcome(
     problem: Problem, position: int, row: _Pending, grades: Sequence[Grade], bounds: Sequence[int]
 ) -> ProblemOutcome:
-    status, reason = row.status, ""
-    if row.grade_index is not None:
+    if row.grade_index is None:
+        status, reason = str(row.status), ""  # known without grading (never None: __post_init__)
+    else:
         g = grades[row.grade_index]
         status, reason = ("correct" if g.correct else "wrong"), g.reason
     seg = row.segment
     return ProblemOutcome(
         problem_id=problem.id,
         position=position,
-        status=str(status),
+        status=status,
         tokens=seg.tokens if seg else 0,
         predicted_level=seg.predicted_level if seg else None,
         actual_level=actual_level(seg.tokens, bounds) if seg else None,
