@@ -1,6 +1,7 @@
 """The hf policy on a tiny model built here (config + locally trained tokenizer, no hub)."""
 
 import pytest
+import torch
 
 from conftest import tiny_causal_lm
 from roi_reasoning.data import DEFAULT_TIERS, load_tier
@@ -8,7 +9,7 @@ from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import render_prompt
 from roi_reasoning.parsing import split_segments
 from roi_reasoning.policies import Request
-from roi_reasoning.policies.hf import HFPolicy
+from roi_reasoning.policies.hf import HFPolicy, _RowSampler
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +58,52 @@ def test_sampling_is_seeded(chat_tokenizer, exams):
     )
     assert [c.text for c in a] == [c.text for c in b]
     assert HFPolicy(model, tokenizer=chat_tokenizer).describe()["decoding"]["temperature"] == 0
+
+
+# ---------------------------------------------------------------- per-row seeded sampling
+
+
+def _transformers_probs(scores, temperature, top_p, top_k):
+    """``generate``'s sampling distribution, from transformers' own warpers in its order."""
+    from transformers import LogitsProcessorList
+    from transformers.generation import (
+        TemperatureLogitsWarper,
+        TopKLogitsWarper,
+        TopPLogitsWarper,
+    )
+
+    warpers = [TemperatureLogitsWarper(temperature)]
+    warpers += [TopKLogitsWarper(top_k)] if top_k else []
+    warpers += [TopPLogitsWarper(top_p)] if top_p < 1.0 else []
+    return torch.softmax(LogitsProcessorList(warpers)(None, scores.clone()), dim=-1)
+
+
+@pytest.mark.parametrize(
+    "temperature,top_p,top_k", [(1.0, 1.0, 50), (0.7, 0.9, 50), (1.3, 0.5, 0), (2.0, 0.95, 7)]
+)
+def test_row_sampler_draws_from_generates_distribution(temperature, top_p, top_k):
+    scores = torch.randn(3, 400, generator=torch.Generator().manual_seed(0)) * 3
+    ours = _RowSampler([1, 2, 3], temperature, top_p, top_k, "cpu").probs(scores)
+    assert torch.allclose(ours, _transformers_probs(scores, temperature, top_p, top_k), atol=1e-6)
+
+
+def test_sampling_uses_generates_default_top_k(chat_tokenizer):
+    model = tiny_causal_lm(chat_tokenizer)
+    policy = HFPolicy(model, tokenizer=chat_tokenizer, temperature=1.0)
+    assert model.generation_config.top_k is None and policy._top_k() == 50  # as generate's
+    model.generation_config.top_k = 7
+    assert policy._top_k() == 7
+
+
+def test_row_sampler_rows_are_independent_one_hot_draws():
+    scores = torch.randn(2, 50, generator=torch.Generator().manual_seed(1))
+    pair, alone = _RowSampler([5, 9], 1.0, 1.0, 0, "cpu"), _RowSampler([5], 1.0, 1.0, 0, "cpu")
+    picks = []
+    for _ in range(30):  # one call per generation step
+        out, solo = pair(None, scores), alone(None, scores[:1])
+        assert ((out == 0).sum(-1) == 1).all() and (torch.isinf(out).sum(-1) == 49).all()
+        assert torch.equal(out[0], solo[0])  # row 0's draws ignore row 1
+        picks.append(int(out[0].argmax()))
+    assert len(set(picks)) > 1  # sampled, not greedy
+    greedy = _RowSampler([5], 1.0, 0.0, 0, "cpu")(None, scores[:1])  # top_p 0 keeps the top token
+    assert int(greedy.argmax()) == int(scores[0].argmax())

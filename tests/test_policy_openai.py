@@ -273,6 +273,17 @@ def test_request_carries_budget_and_decoding(server, tok):
     assert "seed" not in second and second["temperature"] == 0
 
 
+def test_seed_is_the_requests_own_whatever_its_batch(server, tok):
+    reqs = [_req(f"ok-{i}-{k}", sample=k) for i in range(3) for k in range(3)]
+    policy = _policy(server, tok, seed=5, concurrency=4)
+    policy.generate(reqs)
+    policy.generate(reqs[::-1])  # other positions, other threads
+    seeds: dict[str, set[int]] = {}
+    for body in server.bodies:
+        seeds.setdefault(body["messages"][-1]["content"], set()).add(body["seed"])
+    assert seeds == {r.messages[-1]["content"]: {5 + r.sample} for r in reqs}
+
+
 def test_local_accounting_cuts_at_budget_and_records_usage(server, tok):
     policy = _policy(server, tok)
     short, stop, length = policy.generate(

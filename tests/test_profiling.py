@@ -1,6 +1,6 @@
-"""roi profile's records: each row is the render → Request(sample=k) → generate → score result of
-one (problem, sample), in the documented format, the same however samples are batched, and a
-rerun after a cut resumes to the same file."""
+"""roi profile's records: each row is the render → Request(sample=k) → generate → score result
+of one (problem, sample), in the documented format, the same however samples are batched, and
+a rerun after a cut resumes to the same file."""
 
 from __future__ import annotations
 

@@ -77,6 +77,10 @@ class FakeSamplingParams:
     seed: int | None = None
 
 
+def _decode(tokenizer, ids):
+    return tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+
+
 class FakeLLM:
     """Records what the policy asks; answers each prompt with the tokens of a fixed text, cut at
     ``max_tokens``, ending with EOS when the text fits (as vLLM returns them)."""
@@ -97,7 +101,8 @@ class FakeLLM:
         for p in params:
             kept = ids[: p.max_tokens]
             reason = "stop" if len(kept) == len(ids) else "length"
-            gen = types.SimpleNamespace(token_ids=kept, finish_reason=reason)
+            text = _decode(self.tokenizer, kept)  # vLLM's detokenized text: no EOS
+            gen = types.SimpleNamespace(token_ids=kept, text=text, finish_reason=reason)
             outs.append(types.SimpleNamespace(outputs=[gen]))
         return outs
 
@@ -125,12 +130,24 @@ def test_vllm_asks_per_request_budgets_and_batch_independent_seeds(fake_vllm, ch
     assert [p.seed for p in params_reversed][::-1] == [p.seed for p in params]  # batching aside
     assert len({p.seed for p in params}) == len(reqs)  # samples 0 and 1 differ
     assert all(p.temperature == 0.8 for p in params) and len(prompts) == len(reqs)
+    assert {c.extra["finish_reason"] for c in comps} == {"stop", "length"}  # both endings seen
     for req, comp, p in zip(reqs, comps, params, strict=True):
         gen = fake_vllm.LLM(chat_tokenizer).generate([""], [p])[0].outputs[0]
         want = ids_completion(chat_tokenizer, list(gen.token_ids), req.max_tokens)
         assert comp.token_starts == want.token_starts and comp.text == want.text
         assert comp.tokens <= req.max_tokens  # EOS counted, cut at B
         assert comp.truncated == (gen.finish_reason == "length")
+        ids = list(gen.token_ids)
+        assert comp.text == gen.text and comp.tokens == len(ids)  # every returned id counts
+        # Token i starts where the decode of the ids before it ends: offsets come from the ids.
+        assert list(comp.token_starts) == [
+            len(_decode(chat_tokenizer, ids[:i])) for i in range(len(ids))
+        ]
+        if gen.finish_reason == "stop":  # EOS: generated, counted, an empty piece at the end
+            assert ids[-1] == chat_tokenizer.eos_token_id and not comp.truncated
+            assert comp.token_starts[-1] == len(comp.text)
+        else:
+            assert comp.tokens == req.max_tokens
 
 
 def test_vllm_greedy_sends_no_seed(fake_vllm, chat_tokenizer):

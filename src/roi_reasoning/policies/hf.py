@@ -2,10 +2,20 @@
 
 Batched generation with left padding; requests are sorted by budget and prompt length so each
 batch shares ``max_new_tokens`` = its exams' budget B (the budget is the hard stop) and wastes
-little padding. Sampling (``temperature > 0``) draws each request's tokens from its own
-generator seeded by ``policies.request_seed`` (the k-th sample of a request does not depend on
-its batch; costs one small multinomial call per row and step). Generation ends as soon as every sequence has finished. Token offsets for the
+little padding. Generation ends as soon as every sequence has finished. Token offsets for the
 parser come from the same tokenizer and the one token accounting (``parsing.ids_completion``).
+
+Sampling (``temperature > 0``) keeps ``generate``'s distribution (temperature, the model's
+top-k — transformers' default 50 unless its generation config sets one — then ``top_p``) but
+draws each row from its own ``torch.Generator`` seeded by ``policies.request_seed`` (policy
+seed, messages, budget, ``Request.sample``), so a request's random stream never depends on its
+batch, its position there or the batch size. What holds exactly: the k-th draw of a request is
+the same in every batch; its tokens are the same as long as its logits are, which left padding
+with an attention mask keeps up to floating-point reduction order (the CPU tests get the same
+tokens; where a batch shape changes a GPU kernel's rounding, a draw that close to a token
+boundary can pick its neighbour). CPU and CUDA generators give different streams per seed.
+Cost: one ``multinomial`` call per row and step (batching is kept). The model's other sampling
+warpers (min_p, typical_p, ...) are not applied.
 
 Run example: ``roi eval --policy hf --policy-arg model=./my-model --methods base --count 6 --out runs/hf``
 """
@@ -20,6 +30,8 @@ from roi_reasoning.parsing import ids_completion
 from roi_reasoning.policies import Request, request_seed
 from roi_reasoning.records import Completion
 
+DEFAULT_TOP_K = 50  # transformers' top-k when sampling and the generation config sets none
+
 
 def _torch():
     try:
@@ -31,11 +43,9 @@ def _torch():
 
 
 class _RowSampler:
-    """A logits processor that samples every row with its own ``torch.Generator`` (the model's
-    ``top_k`` as ``generate`` applies it by default, temperature, then nucleus ``top_p``) and
-    leaves only the drawn token finite, so ``generate``'s greedy step
-    takes it: a row's draws depend on its request's seed and its own logits only, not on the
-    other rows of the batch."""
+    """A logits processor for greedy ``generate`` that samples every row with its own
+    ``torch.Generator`` from ``probs`` and leaves only the drawn token finite, so the greedy
+    step takes it: a row's draws depend on its seed and its own logits, not on other rows."""
 
     def __init__(
         self, seeds: list[int], temperature: float, top_p: float, top_k: int | None, device: str
@@ -44,7 +54,9 @@ class _RowSampler:
         self.temperature, self.top_p, self.top_k = temperature, top_p, top_k
         self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
 
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
+    def probs(self, scores: Any) -> Any:
+        """The sampling distribution per row: transformers' temperature, top-k and top-p
+        warpers in ``generate``'s order (top-k before scaling keeps the same set)."""
         torch, _ = _torch()
         scores = scores.float()
         if self.top_k and self.top_k < scores.shape[-1]:
@@ -54,14 +66,21 @@ class _RowSampler:
         if self.top_p < 1.0:  # keep the smallest top set whose mass reaches top_p
             sorted_p, index = probs.sort(dim=-1, descending=True)
             drop = sorted_p.cumsum(dim=-1) - sorted_p >= self.top_p
+            drop[:, 0] = False  # the most likely token always stays (top_p = 0: greedy)
             probs = probs.scatter(-1, index, sorted_p.masked_fill(drop, 0.0))
+            probs = probs / probs.sum(dim=-1, keepdim=True)
+        return probs
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        torch, _ = _torch()
+        probs = self.probs(scores)
         chosen = torch.cat(
             [
                 torch.multinomial(p, 1, generator=g)
                 for p, g in zip(probs, self.generators, strict=True)
             ]
         )
-        out = torch.full_like(scores, float("-inf"))
+        out = torch.full_like(probs, float("-inf"))
         return out.scatter(-1, chosen[:, None], 0.0)
 
 
@@ -171,9 +190,11 @@ class HFPolicy:
         new = seqs[:, enc["input_ids"].shape[1] :].tolist()
         return [self._completion(ids, max_new_tokens) for ids in new]
 
-    def _top_k(self) -> int | None:
-        """``generate``'s own top-k when sampling (the model's generation config; 50 unless set)."""
-        return getattr(getattr(self.model, "generation_config", None), "top_k", None)
+    def _top_k(self) -> int:
+        """``generate``'s own top-k when sampling: the model's generation config, else
+        transformers' default of 50 (0 turns it off)."""
+        top_k = getattr(getattr(self.model, "generation_config", None), "top_k", None)
+        return DEFAULT_TOP_K if top_k is None else int(top_k)
 
     def _completion(self, ids: list[int], max_new_tokens: int) -> Completion:
         return ids_completion(self.tokenizer, ids, max_new_tokens)  # EOS counted, cut at B

@@ -167,9 +167,9 @@ class OpenAIPolicy:
     gguf_file: str | None = None  # tokenizer from a GGUF file inside the ``tokenizer`` folder
     temperature: float = 0.0
     top_p: float = 1.0
-    seed: int | None = (
-        0  # sent as seed + request.sample: the k-th sample, whatever the batch; None: not sent
-    )
+    # Sent as seed + request.sample, so the server sees (prompt, seed) per request, whatever the
+    # batch or thread (best effort: servers' seeding may not be deterministic); None: not sent.
+    seed: int | None = 0
     token_param: str = "max_tokens"  # or "max_completion_tokens" (OpenAI reasoning models)
     count_stop: bool = True  # finish_reason "stop": the end-of-sequence token was generated too
     extra_body: dict[str, Any] = field(default_factory=dict)  # server-specific fields (top_k, ...)
@@ -294,8 +294,8 @@ class OpenAIPolicy:
             "temperature": self.temperature,
             "top_p": self.top_p,
         }
-        if self.seed is not None:  # profiling draws K samples of one prompt: vary the seed
-            kwargs["seed"] = self.seed + getattr(req, "sample", 0)
+        if self.seed is not None:  # the k-th sample of a prompt: seed + k (Request.sample)
+            kwargs["seed"] = self.seed + req.sample
         if self.extra_body:
             kwargs["extra_body"] = self.extra_body
         return kwargs

@@ -2,9 +2,9 @@
 
 The test double for everything downstream and a teaching tool: each problem's behaviour is a
 token cost distribution, a success probability, a tag rule and a skip rule. Draws are seeded
-by (seed, problem id, sample), so a problem behaves the same in every paper kind — the Easy and
-Hard papers of a group differ only in order, as Regret~ requires. Tokens are whitespace words:
-``token_starts`` are the character offsets of ``\\S+\\s*`` matches.
+by (seed, problem id, ``Request.sample``), so a problem behaves the same in every paper kind and
+every batch — the Easy and Hard papers of a group differ only in order, as Regret~ requires.
+Tokens are whitespace words: ``token_starts`` are the character offsets of ``\\S+\\s*`` matches.
 
 Run example: ``roi eval --policy scripted --methods base,roi --count 20 --out runs/scripted``
 """

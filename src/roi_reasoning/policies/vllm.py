@@ -1,10 +1,13 @@
 """vLLM policy (optional extra ``vllm``, GPUs): the hf policy's interface on vLLM's engine.
 
 Each request gets ``SamplingParams(max_tokens=B)`` — its exam's budget is the hard stop — and,
-when sampling, ``seed=policies.request_seed(seed, request)`` (the k-th sample of a request is
-the same however requests are batched); vLLM schedules all of them at once (continuous
-batching). Token offsets for the parser come
-from decoding the returned token ids with the engine's tokenizer.
+when sampling, ``seed=policies.request_seed(seed, request)`` (policy seed, messages, budget,
+``Request.sample``); vLLM schedules all of them at once (continuous batching). A seeded request
+samples from its own generator, so its draws never depend on its batch or position there; its
+tokens are the same as long as its logits are (vLLM's kernels are not batch-invariant by
+default: a draw within rounding of a token boundary can differ). Token offsets for the parser
+come from the returned token ids (EOS included when the model stopped) decoded with the
+engine's tokenizer, through the one token accounting (``parsing.ids_completion``).
 
 Run example: ``roi eval --policy vllm --policy-arg model=Qwen/Qwen2.5-1.5B-Instruct --methods base --out runs/vllm``
 """
