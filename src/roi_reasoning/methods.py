@@ -25,6 +25,7 @@ Run example: ``roi eval --methods base,greedy-knapsack --budgets 512 --count 6 -
 from __future__ import annotations
 
 import bisect
+import json
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -100,6 +101,17 @@ ROI_TAG_TOKENS = 32  # generation cap of one roi-format tag request (tokens); on
 # and tag are charged, the model is not asked for more
 
 
+def _generate_once(policy: Policy, requests: list[Request]) -> list[Completion]:
+    """``policy.generate``, remembering each request's completion on the policy object: a
+    request (with its ``sample`` index) means one completion in every backend, so
+    ``roi-greedy-knapsack`` and ``roi-planner`` share one tag pass over the same exams."""
+    memo: dict[tuple, Completion] = policy.__dict__.setdefault("_roi_tag_memo", {})
+    keys = [(json.dumps(r.messages), r.max_tokens, r.sample) for r in requests]
+    todo = {k: r for k, r in zip(keys, requests, strict=True) if k not in memo}
+    memo.update(zip(todo, policy.generate(list(todo.values())) if todo else [], strict=True))
+    return [memo[k] for k in keys]
+
+
 def _roi_tag_pass(policy: Policy, exams: Sequence[Exam], bounds) -> list[tuple[Completion, list]]:
     """Pass 1 for models that learned the ``roi`` format (MFT/RARL): one single-problem ``roi``
     prompt per problem, its level read from the tag that opens the answer; the tokens up to the
@@ -115,7 +127,7 @@ def _roi_tag_pass(policy: Policy, exams: Sequence[Exam], bounds) -> list[tuple[C
         for _, _, x in singles
     ]
     by_exam: dict[str, list] = defaultdict(list)
-    for (exam, i, _), comp in zip(singles, policy.generate(requests), strict=True):
+    for (exam, i, _), comp in zip(singles, _generate_once(policy, requests), strict=True):
         m = leading_tag_match(comp.text)
         end = m.end() if m else len(comp.text)
         tokens = bisect.bisect_left(comp.token_starts, end) if m else comp.tokens

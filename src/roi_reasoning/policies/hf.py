@@ -42,6 +42,9 @@ def _torch():
     return torch, transformers
 
 
+UNIFORM_CHUNK = 64  # generation steps of uniforms drawn per row at once
+
+
 class _RowSampler:
     """A logits processor for greedy ``generate`` that samples every row with its own
     ``torch.Generator`` from ``probs`` and leaves only the drawn token finite, so the greedy
@@ -53,6 +56,23 @@ class _RowSampler:
         torch, _ = _torch()
         self.temperature, self.top_p, self.top_k = temperature, top_p, top_k
         self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+        self.device, self.uniforms, self.step = device, None, 0
+
+    def _next_uniforms(self) -> Any:
+        """One uniform per row for this step, from the row's own stream: drawn UNIFORM_CHUNK
+        steps at a time per row (one call per row per chunk, not per step: the tiny world
+        model's profile spent more time in per-row sampling calls than in its forward passes)."""
+        torch, _ = _torch()
+        if self.uniforms is None or self.step == self.uniforms.shape[1]:
+            self.uniforms = torch.stack(
+                [
+                    torch.rand(UNIFORM_CHUNK, generator=g, device=self.device)
+                    for g in self.generators
+                ]
+            )
+            self.step = 0
+        self.step += 1
+        return self.uniforms[:, self.step - 1]
 
     def probs(self, scores: Any) -> Any:
         """The sampling distribution per row: transformers' temperature, top-k and top-p
@@ -74,14 +94,13 @@ class _RowSampler:
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         torch, _ = _torch()
         probs = self.probs(scores)
-        chosen = torch.cat(
-            [
-                torch.multinomial(p, 1, generator=g)
-                for p, g in zip(probs, self.generators, strict=True)
-            ]
-        )
+        # Inverse-CDF draw: the first token whose cumulative mass exceeds u · total (a token of
+        # zero mass never is: right=True skips the flat steps of the CDF).
+        cdf = probs.cumsum(dim=-1)
+        u = self._next_uniforms() * cdf[:, -1]
+        chosen = torch.searchsorted(cdf, u[:, None], right=True).clamp(max=probs.shape[-1] - 1)
         out = torch.full_like(probs, float("-inf"))
-        return out.scatter(-1, chosen[:, None], 0.0)
+        return out.scatter(-1, chosen, 0.0)
 
 
 @dataclass
