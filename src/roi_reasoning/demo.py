@@ -53,10 +53,11 @@ class DemoConfig:
     # RARL recipe, chosen from validation curves (README, "RARL"): lr 2e-4 without an anchor
     # stayed flat (60 steps × 4 exams); 1e-3 collapsed the validation reward (1.25 → 0.42
     # without KL, → 0.92 with β=0.04); 3e-4 with β=0.04, T=1.2 and 8 exams × 8 samples per step
-    # (more signal per step at a low-entropy start). On the default build (Intel Xeon) that
-    # curve rises 1.29 → 1.71 by step 4-12 and holds to step 40 (1.75); 16 steps gave +0.15
-    # Score over the six cells, 40 steps +0.20 (+0.40 on Hard/320). The demo runs 32, validating
-    # every 8 (greedy validation does not touch training; the curve plateaus by step 12-20).
+    # (more signal per step at a low-entropy start). On the default build (Intel Xeon, before
+    # hf sampling was seeded per request) that curve rose 1.29 → 1.71 by step 4-12 and held to
+    # step 40 (1.75); 16 steps gave +0.15 Score over the six cells, 40 steps +0.20. The demo runs
+    # 32, validating every 8 (greedy validation does not touch training): 1.25 → 1.67 (step 8)
+    # → 1.54 (step 32), +0.17 over the six cells.
     rarl_steps: int = 32
     rarl_generations: int = 8
     rarl_exams_per_step: int = 8

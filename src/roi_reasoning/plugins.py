@@ -27,7 +27,7 @@ def resolve(registry: Mapping[str, Any], name: str, what: str) -> Any:
     try:
         return getattr(importlib.import_module(module), attr)
     except ModuleNotFoundError as exc:
-        if exc.name is None or not module.startswith(exc.name):
+        if exc.name is None or not (module == exc.name or module.startswith(exc.name + ".")):
             raise  # the module exists but imports something missing: its own bug or extra
         raise ConfigError(what, f"{name!r}: no module {module!r}; {valid}") from None
     except AttributeError:

@@ -14,7 +14,8 @@ the same in every batch; its tokens are the same as long as its logits are, whic
 with an attention mask keeps up to floating-point reduction order (the CPU tests get the same
 tokens; where a batch shape changes a GPU kernel's rounding, a draw that close to a token
 boundary can pick its neighbour). CPU and CUDA generators give different streams per seed.
-Cost: one ``multinomial`` call per row and step (batching is kept). The model's other sampling
+Cost: one uniform-draw call per row per 64 steps and an inverse-CDF pick per step (batching
+is kept). The model's other sampling
 warpers (min_p, typical_p, ...) are not applied.
 
 Run example: ``roi eval --policy hf --policy-arg model=./my-model --methods base --count 6 --out runs/hf``
