@@ -107,3 +107,22 @@ def test_row_sampler_rows_are_independent_one_hot_draws():
     assert len(set(picks)) > 1  # sampled, not greedy
     greedy = _RowSampler([5], 1.0, 0.0, 0, "cpu")(None, scores[:1])  # top_p 0 keeps the top token
     assert int(greedy.argmax()) == int(scores[0].argmax())
+
+
+def test_static_cache_generates_the_same_tokens(chat_tokenizer, exams):
+    """``cache_implementation="static"`` (the demo's setting) changes the KV cache only: the same
+    requests give the same completions as transformers' default cache, greedy and sampled."""
+    model = tiny_causal_lm(chat_tokenizer)
+    for temperature in (0.0, 1.0):
+        outs = []
+        for cache in (None, "static"):
+            policy = HFPolicy(
+                model,
+                tokenizer=chat_tokenizer,
+                batch_size=2,
+                temperature=temperature,
+                cache_implementation=cache,
+            )
+            reqs = [Request(render_prompt(e, "base"), 12, e, "base", sample=1) for e in exams[:4]]
+            outs.append([(c.text, c.tokens) for c in policy.generate(reqs)])
+        assert outs[0] == outs[1]

@@ -348,3 +348,58 @@ def test_in_order_accepts_only_ordered_headers_cut_by_the_budget():
     assert not in_order(outcome("## Problem 1\na\n## Problem 2\nb", False), 3)  # stopped early
     assert not in_order(outcome("## Problem 2\nb\n## Problem 1\na", True), 3)
     assert not in_order(outcome("no headers at all", True), 3)
+
+
+# ------------------------------------------------------------------ the quality gate
+
+
+def _gated(tiny_world, monkeypatch, tmp_path, scores):
+    """Run the gate over the tiny world with scripted attempt scores; return the kept attempt,
+    the records and the init seeds the attempts trained with."""
+    from transformers import AutoTokenizer
+
+    import roi_reasoning.world.model as world_model
+    import roi_reasoning.world.quality as quality
+
+    _, path = tiny_world
+    seeds, queue = [], list(scores)
+
+    def fake_train(model, examples, cfg, pad_id, progress):
+        seeds.append(cfg.seed)
+        return {"steps": cfg.steps, "seconds": 0.0}
+
+    def fake_measure(model, tokenizer, test, cfg):
+        tight = f"B{min(cfg.budgets)}"
+        papers = {"score": {tight: {"easy": queue.pop(0)}}}
+        return {"single": {t: {"accuracy": 1.0} for t in TIERS}, "papers": papers}
+
+    monkeypatch.setattr(world_model, "train_model", fake_train)
+    monkeypatch.setattr(quality, "measure", fake_measure)
+    cfg = dataclasses.replace(TINY, min_paper_score=1.0, attempts=3)
+    tok = AutoTokenizer.from_pretrained(path)
+    (kept, _), records = world_model._train_gated(tmp_path, cfg, tok, [], {}, progress=False)
+    assert (tmp_path / "config.json").exists()  # the kept model is saved
+    return kept, records, seeds
+
+
+def test_gate_stops_at_the_first_attempt_that_passes(tiny_world, monkeypatch, tmp_path):
+    kept, records, seeds = _gated(tiny_world, monkeypatch, tmp_path, [0.4, 1.2, 9.9])
+    assert kept == 1 and [r["gate_score"] for r in records] == [0.4, 1.2]
+    assert seeds[0] == TINY.seed and len(set(seeds)) == 2  # another initialisation each time
+
+
+def test_gate_keeps_the_best_attempt_when_none_passes(tiny_world, monkeypatch, tmp_path):
+    kept, records, seeds = _gated(tiny_world, monkeypatch, tmp_path, [0.4, 0.9, 0.2])
+    assert kept == 1 and len(records) == 3 and len(set(seeds)) == 3
+
+
+def test_gate_records_every_attempt_in_world_json(tiny_world):
+    gate = load_world(tiny_world[1])["gate"]
+    assert 1 <= len(gate["attempts"]) <= TINY.attempts
+    assert gate["passed"] == (gate["attempts"][gate["kept_attempt"]]["gate_score"] >= 1.0)
+    assert all(a["training"]["steps"] == TINY.steps for a in gate["attempts"])
+
+
+def test_attempts_must_be_positive():
+    with pytest.raises(ValueError, match="attempts"):
+        WorldConfig(attempts=0)

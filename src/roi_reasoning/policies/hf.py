@@ -117,6 +117,11 @@ class HFPolicy:
     temperature: float = 0.0  # 0 = greedy
     top_p: float = 1.0
     seed: int = 0
+    # transformers' KV cache for generate: None = its default (a dynamic cache grown by one
+    # torch.cat per layer and step); "static" preallocates prompt + budget once. On the tiny
+    # world model on 2 CPU cores the growing cache's copies are most of a decoding step:
+    # "static" measured 7.6-8.3 vs 9.4-10.9 ms per step at batch 64 (300 new tokens, same tokens).
+    cache_implementation: str | None = None
     name: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
@@ -151,6 +156,7 @@ class HFPolicy:
             "device": self.device,
             "dtype": self.dtype,
             "decoding": {"temperature": self.temperature, "top_p": self.top_p, "seed": self.seed},
+            "cache_implementation": self.cache_implementation,
         }
 
     def prompt_text(self, messages: list[dict[str, str]]) -> str:
@@ -206,6 +212,7 @@ class HFPolicy:
                 logits_processor=transformers.LogitsProcessorList(processors),
                 pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=self.tokenizer.eos_token_id,
+                **({"cache_implementation": c} if (c := self.cache_implementation) else {}),
             )
         new = seqs[:, enc["input_ids"].shape[1] :].tolist()
         return [self._completion(ids, max_new_tokens) for ids in new]

@@ -7,9 +7,15 @@ problem's worked solution in order, each as ``## Problem i\\n<solution>`` — ne
 whatever the budget says. A small Llama (2 layers, hidden 96: 0.35 M parameters) learns them
 with the loss on completion tokens only (``world.train``: a plain PyTorch loop, data-parallel
 over two threads; this is a world builder, not the MFT stage), for a fixed number of steps.
-Measured on the default config: 1.5-3 minutes on 2 cores; held-out single-problem accuracy
-easy ≈ 100 %, medium ≈ 60 %, hard 0 % (its solutions run past the tight budget). The figures
-move with the CPU's float kernels; each build records its own in ``world.json``.
+Whether such a model learns to copy the right problem's numbers out of a 3-problem prompt is a
+matter of its initialisation (measured: world seed 0 does, seeds 1 and 2 did not, whatever the
+CPU; 4 layers or more N=3 conversations did not make every seed learn it either), so a quality
+gate measures held-out Easy papers after training: a model below ``min_paper_score`` is
+trained again from another initialisation, up to ``attempts`` times, and the best attempt is
+kept (``world.json`` records each under ``gate``). Measured on the default config: 2.5-4
+minutes per attempt on 2 cores; held-out single-problem accuracy easy ≈ 100 %, medium ≈ 60 %,
+hard 0 % (its solutions run past the tight budget). The figures move with the CPU's float
+kernels; each build records its own in ``world.json``.
 
 The output folder ``<cache>/world/<config hash>`` holds the model, the tokenizer (with its chat
 template), the tier files and ``world.json`` (config, hash, files, timings, measured accuracies).
@@ -26,8 +32,10 @@ import math
 import os
 import random
 import shutil
+import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -164,8 +172,60 @@ def is_complete(folder: Path, cfg: WorldConfig | None = None) -> bool:
     return json.loads(meta.read_text()).get("config_hash") == config_hash(cfg)
 
 
+def gate_score(quality: dict[str, Any], cfg: WorldConfig) -> float:
+    """What the quality gate reads: the base model's Score on held-out Easy papers at the tight
+    budget (easy then medium fit there, so a model that copies the right problem scores ~1.5)."""
+    return float(quality["papers"]["score"][f"B{min(cfg.budgets)}"]["easy"])
+
+
+def attempt_config(cfg: WorldConfig, attempt: int) -> WorldConfig:
+    """Attempt k trains with another initialisation and batch order (``seed`` of the model and
+    of ``train_model`` only; problems, tokenizer and training conversations stay the world's)."""
+    return cfg if attempt == 0 else replace(cfg, seed=cfg.seed + 7919 * attempt)
+
+
+def _train_gated(
+    folder: Path, cfg: WorldConfig, tokenizer: Any, examples: list, test: dict, progress: bool
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Train (and measure) up to ``cfg.attempts`` models until one passes the gate; save the
+    best in ``folder``. Returns it and every attempt's record."""
+    from roi_reasoning.world.quality import measure
+
+    best, records = None, []
+    for attempt in range(cfg.attempts):
+        model = new_model(attempt_config(cfg, attempt), tokenizer)
+        stats = train_model(
+            model, examples, attempt_config(cfg, attempt), tokenizer.pad_token_id, progress
+        )
+        t0 = time.perf_counter()
+        quality = measure(model, tokenizer, test, cfg)
+        score = gate_score(quality, cfg)
+        records.append(
+            {
+                "attempt": attempt,
+                "training": stats,
+                "quality": quality,
+                "gate_score": score,
+                "measure_seconds": round(time.perf_counter() - t0, 1),
+            }
+        )
+        if best is None or score > records[best[0]]["gate_score"]:
+            best = (attempt, model)
+        if score >= cfg.min_paper_score:
+            break
+        if progress and attempt + 1 < cfg.attempts:
+            print(
+                f"world: attempt {attempt} scored {score:.2f} < {cfg.min_paper_score} on Easy "
+                "papers; training again from another initialisation",
+                file=sys.stderr,
+            )
+    best[1].save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return best, records
+
+
 def _build_into(folder: Path, cfg: WorldConfig, progress: bool) -> dict[str, Any]:
-    """Data, tokenizer, training, saving, measuring — everything in ``folder``."""
+    """Data, tokenizer, training (gated), saving, measuring — everything in ``folder``."""
     t0 = time.perf_counter()
     files = write_world(folder / "data", cfg)
     train, test = load_split(files, "train"), load_split(files, "test")
@@ -175,14 +235,10 @@ def _build_into(folder: Path, cfg: WorldConfig, progress: bool) -> dict[str, Any
     )
     examples = encode_examples(training_exams(train, cfg, cfg.examples), tokenizer, cfg, cfg.seed)
     prep_s = time.perf_counter() - t0
-    model = new_model(cfg, tokenizer)
-    stats = train_model(model, examples, cfg, tokenizer.pad_token_id, progress)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    t1 = time.perf_counter()
-    from roi_reasoning.world.quality import gold_costs, measure
+    (chosen, model), attempts = _train_gated(folder, cfg, tokenizer, examples, test, progress)
+    from roi_reasoning.world.quality import gold_costs
 
-    quality = measure(model, tokenizer, test, cfg)
+    kept = attempts[chosen]
     return {
         "costs": gold_costs(tokenizer, test, cfg.level_bounds),
         "config": cfg.to_dict(),
@@ -193,12 +249,25 @@ def _build_into(folder: Path, cfg: WorldConfig, progress: bool) -> dict[str, Any
         "parameters": sum(p.numel() for p in model.parameters()),
         "vocab_size": len(tokenizer),
         "examples": len(examples),
-        "training": stats,
-        "quality": quality,
+        "training": kept["training"],
+        "quality": kept["quality"],
+        "gate": {
+            "min_paper_score": cfg.min_paper_score,
+            "kept_attempt": chosen,
+            "passed": kept["gate_score"] >= cfg.min_paper_score,
+            "attempts": [
+                {k: v for k, v in a.items() if k != "quality"}
+                | {
+                    "single": {t: r["accuracy"] for t, r in a["quality"]["single"].items()},
+                    "papers": a["quality"]["papers"]["score"],
+                }
+                for a in attempts
+            ],
+        },
         "seconds": {
             "prepare": round(prep_s, 1),
-            "train": stats["seconds"],
-            "measure": round(time.perf_counter() - t1, 1),
+            "train": round(sum(a["training"]["seconds"] for a in attempts), 1),
+            "measure": round(sum(a["measure_seconds"] for a in attempts), 1),
             "total": round(time.perf_counter() - t0, 1),
         },
     }

@@ -61,6 +61,12 @@ class WorldConfig:
     workers: int = 2  # data-parallel threads (one per core)
     max_train_seconds: float = 900.0  # stop early (and record it) on a much slower machine
     eval_size: int = 60  # held-out single problems per tier measured after training
+    # Quality gate: a build whose base model scores below ``min_paper_score`` on held-out Easy
+    # papers at the tight budget (base format; easy + medium fit there) is trained again from
+    # another initialisation, at most ``attempts`` times in all; the best attempt is kept and
+    # world.json records every one. 0 turns the gate off.
+    min_paper_score: float = 1.0
+    attempts: int = 3
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, part of the hash
 
     def __post_init__(self) -> None:
@@ -71,6 +77,8 @@ class WorldConfig:
             raise ValueError(f"level_bounds must ascend and budgets be given: {self}")
         if len(self.tier_weights) != len(TIERS) or self.workers < 1:
             raise ValueError(f"need {len(TIERS)} tier_weights and workers >= 1")
+        if self.attempts < 1:
+            raise ValueError(f"attempts must be >= 1, got {self.attempts}")
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
