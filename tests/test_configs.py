@@ -175,3 +175,15 @@ def torch_cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def test_exponent_floats_are_numbers_in_yaml_and_in_demo_sets(tmp_path):
+    """PyYAML reads ``1e-4`` as a string (YAML 1.1); recipes and ``--set`` read it as 0.0001."""
+    from roi_reasoning.demo import demo_config
+
+    path = tmp_path / "rarl.yaml"
+    path.write_text("model: m\nout: o\nlearning_rate: 1e-4\nbeta: 4E-2\n")
+    cfg = load_config(RARLConfig, path, {})
+    assert cfg.learning_rate == 1e-4 and cfg.beta == 0.04
+    demo = demo_config(str(tmp_path / "d"), sets=["rarl_lr=5e-5", "world.lr=3e-3"])
+    assert demo.rarl_lr == 5e-5 and demo.world.lr == 3e-3

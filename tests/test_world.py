@@ -369,13 +369,12 @@ def _gated(tiny_world, monkeypatch, tmp_path, scores):
         return {"steps": cfg.steps, "seconds": 0.0}
 
     def fake_measure(model, tokenizer, test, cfg):
-        tight = f"B{min(cfg.budgets)}"
-        papers = {"score": {tight: {"easy": queue.pop(0)}}}
-        return {"single": {t: {"accuracy": 1.0} for t in TIERS}, "papers": papers}
+        single = {t: {"accuracy": 1.0} for t in TIERS} | {"medium": {"accuracy": queue.pop(0)}}
+        return {"single": single, "papers": {"score": {}}}
 
     monkeypatch.setattr(world_model, "train_model", fake_train)
     monkeypatch.setattr(quality, "measure", fake_measure)
-    cfg = dataclasses.replace(TINY, min_paper_score=1.0, attempts=3)
+    cfg = dataclasses.replace(TINY, min_medium_accuracy=0.5, attempts=3)
     tok = AutoTokenizer.from_pretrained(path)
     (kept, _), records = world_model._train_gated(tmp_path, cfg, tok, [], {}, progress=False)
     assert (tmp_path / "config.json").exists()  # the kept model is saved
@@ -383,20 +382,22 @@ def _gated(tiny_world, monkeypatch, tmp_path, scores):
 
 
 def test_gate_stops_at_the_first_attempt_that_passes(tiny_world, monkeypatch, tmp_path):
-    kept, records, seeds = _gated(tiny_world, monkeypatch, tmp_path, [0.4, 1.2, 9.9])
-    assert kept == 1 and [r["gate_score"] for r in records] == [0.4, 1.2]
+    kept, records, seeds = _gated(tiny_world, monkeypatch, tmp_path, [0.2, 0.6, 0.9])
+    assert kept == 1 and [r["gate_score"] for r in records] == [0.2, 0.6]
     assert seeds[0] == TINY.seed and len(set(seeds)) == 2  # another initialisation each time
 
 
 def test_gate_keeps_the_best_attempt_when_none_passes(tiny_world, monkeypatch, tmp_path):
-    kept, records, seeds = _gated(tiny_world, monkeypatch, tmp_path, [0.4, 0.9, 0.2])
+    kept, records, seeds = _gated(tiny_world, monkeypatch, tmp_path, [0.1, 0.3, 0.2])
     assert kept == 1 and len(records) == 3 and len(set(seeds)) == 3
 
 
 def test_gate_records_every_attempt_in_world_json(tiny_world):
     gate = load_world(tiny_world[1])["gate"]
     assert 1 <= len(gate["attempts"]) <= TINY.attempts
-    assert gate["passed"] == (gate["attempts"][gate["kept_attempt"]]["gate_score"] >= 1.0)
+    kept = gate["attempts"][gate["kept_attempt"]]
+    assert gate["passed"] == (kept["gate_score"] >= TINY.min_medium_accuracy)
+    assert kept["gate_score"] == max(a["gate_score"] for a in gate["attempts"])
     assert all(a["training"]["steps"] == TINY.steps for a in gate["attempts"])
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import typing
 from typing import Any, TypeVar
 
@@ -19,11 +20,28 @@ from roi_reasoning.data import ConfigError, DataError, check_tiers
 T = TypeVar("T")
 
 
+class YamlLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that reads YAML 1.2 floats: PyYAML (YAML 1.1) takes ``1e-4`` and
+    ``5e-5`` — how learning rates are written — for strings, and typed configs then refuse them."""
+
+
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def yaml_value(text: str) -> Any:
+    """One YAML scalar or structure (``--set KEY=VALUE``), with the same float rule."""
+    return yaml.load(text, Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The top-level mapping of a YAML file (read-only); DataError names file and line."""
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+            data = yaml.load(fh, Loader=YamlLoader) or {}  # noqa: S506 - SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]

@@ -137,9 +137,7 @@ def demo_config(
     out: str, quick: bool = False, path: str | None = None, sets: Sequence[str] = ()
 ) -> DemoConfig:
     """The demo's settings: defaults (or ``quick``), then a YAML file, then ``KEY=VALUE``s."""
-    import yaml
-
-    from roi_reasoning.config import build_config, load_yaml
+    from roi_reasoning.config import build_config, load_yaml, yaml_value
     from roi_reasoning.data import ConfigError
 
     cfg = DemoConfig.quick(out) if quick else DemoConfig(out=out)
@@ -149,7 +147,7 @@ def demo_config(
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError("--set", f"expected KEY=VALUE, got {item!r}", "command line")
-        value: Any = yaml.safe_load(raw) if raw.strip() else raw
+        value: Any = yaml_value(raw) if raw.strip() else raw
         for part in reversed(key.strip().split(".")):
             value = {part: value}
         cfg = build_config(DemoConfig, value, "command line", base=cfg)

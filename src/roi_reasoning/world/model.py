@@ -7,15 +7,16 @@ problem's worked solution in order, each as ``## Problem i\\n<solution>`` — ne
 whatever the budget says. A small Llama (2 layers, hidden 96: 0.35 M parameters) learns them
 with the loss on completion tokens only (``world.train``: a plain PyTorch loop, data-parallel
 over two threads; this is a world builder, not the MFT stage), for a fixed number of steps.
-Whether such a model learns to copy the right problem's numbers out of a 3-problem prompt is a
-matter of its initialisation (measured: world seed 0 does, seeds 1 and 2 did not, whatever the
-CPU; 4 layers or more N=3 conversations did not make every seed learn it either), so a quality
-gate measures held-out Easy papers after training: a model below ``min_paper_score`` is
-trained again from another initialisation, up to ``attempts`` times, and the best attempt is
-kept (``world.json`` records each under ``gate``). Measured on the default config: 2.5-4
-minutes per attempt on 2 cores; held-out single-problem accuracy easy ≈ 100 %, medium ≈ 60 %,
-hard 0 % (its solutions run past the tight budget). The figures move with the CPU's float
-kernels; each build records its own in ``world.json``.
+Whether such a model learns to copy operands and carry is a matter of its initialisation and of
+the CPU's float kernels (measured on one AMD EPYC: 1 of 3 initialisations of world seed 0 and 0
+of 1 of seed 1 solved ≥ 40 % of medium problems; 4 layers or more N=3 conversations did not
+make every seed learn it either), so a quality gate measures held-out single medium problems
+after training: a model below ``min_medium_accuracy`` is trained again from another
+initialisation, up to ``attempts`` times, and the best attempt is kept (``world.json`` records
+each under ``gate``). Measured on the default config: ~2 minutes per attempt on 2 cores;
+held-out single-problem accuracy of a kept build easy ≈ 100 %, medium ≈ 60 %, hard 0 % (its
+solutions run past the tight budget). Multi-problem papers stay weaker than single problems
+(the model copies numbers from the wrong problem); MFT's multi-problem targets teach them.
 
 The output folder ``<cache>/world/<config hash>`` holds the model, the tokenizer (with its chat
 template), the tier files and ``world.json`` (config, hash, files, timings, measured accuracies).
@@ -172,10 +173,10 @@ def is_complete(folder: Path, cfg: WorldConfig | None = None) -> bool:
     return json.loads(meta.read_text()).get("config_hash") == config_hash(cfg)
 
 
-def gate_score(quality: dict[str, Any], cfg: WorldConfig) -> float:
-    """What the quality gate reads: the base model's Score on held-out Easy papers at the tight
-    budget (easy then medium fit there, so a model that copies the right problem scores ~1.5)."""
-    return float(quality["papers"]["score"][f"B{min(cfg.budgets)}"]["easy"])
+def gate_score(quality: dict[str, Any]) -> float:
+    """What the quality gate reads: held-out single medium problems solved (greedy, loose budget).
+    Measured: good builds 0.58-0.87, builds that never learned to copy operands 0.10-0.25."""
+    return float(quality["single"]["medium"]["accuracy"])
 
 
 def attempt_config(cfg: WorldConfig, attempt: int) -> WorldConfig:
@@ -199,7 +200,7 @@ def _train_gated(
         )
         t0 = time.perf_counter()
         quality = measure(model, tokenizer, test, cfg)
-        score = gate_score(quality, cfg)
+        score = gate_score(quality)
         records.append(
             {
                 "attempt": attempt,
@@ -211,12 +212,12 @@ def _train_gated(
         )
         if best is None or score > records[best[0]]["gate_score"]:
             best = (attempt, model)
-        if score >= cfg.min_paper_score:
+        if score >= cfg.min_medium_accuracy:
             break
         if progress and attempt + 1 < cfg.attempts:
             print(
-                f"world: attempt {attempt} scored {score:.2f} < {cfg.min_paper_score} on Easy "
-                "papers; training again from another initialisation",
+                f"world: attempt {attempt} solved {score:.0%} of medium problems "
+                f"(< {cfg.min_medium_accuracy:.0%}); training again from another initialisation",
                 file=sys.stderr,
             )
     best[1].save_pretrained(folder)
@@ -252,9 +253,9 @@ def _build_into(folder: Path, cfg: WorldConfig, progress: bool) -> dict[str, Any
         "training": kept["training"],
         "quality": kept["quality"],
         "gate": {
-            "min_paper_score": cfg.min_paper_score,
+            "min_medium_accuracy": cfg.min_medium_accuracy,
             "kept_attempt": chosen,
-            "passed": kept["gate_score"] >= cfg.min_paper_score,
+            "passed": kept["gate_score"] >= cfg.min_medium_accuracy,
             "attempts": [
                 {k: v for k, v in a.items() if k != "quality"}
                 | {

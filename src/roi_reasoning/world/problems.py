@@ -61,11 +61,12 @@ class WorldConfig:
     workers: int = 2  # data-parallel threads (one per core)
     max_train_seconds: float = 900.0  # stop early (and record it) on a much slower machine
     eval_size: int = 60  # held-out single problems per tier measured after training
-    # Quality gate: a build whose base model scores below ``min_paper_score`` on held-out Easy
-    # papers at the tight budget (base format; easy + medium fit there) is trained again from
-    # another initialisation, at most ``attempts`` times in all; the best attempt is kept and
-    # world.json records every one. 0 turns the gate off.
-    min_paper_score: float = 1.0
+    # Quality gate: a build whose base model solves fewer than ``min_medium_accuracy`` of the
+    # held-out single medium problems (greedy) is trained again from another initialisation, at
+    # most ``attempts`` times in all; the best attempt is kept and world.json records every one.
+    # MFT's targets are the base model's own correct samples: a model that has not learned the
+    # carries leaves MFT only refusals to teach. 0 turns the gate off.
+    min_medium_accuracy: float = 0.4
     attempts: int = 3
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, part of the hash
 
