@@ -213,7 +213,7 @@ class HFPolicy:
                 logits_processor=transformers.LogitsProcessorList(processors),
                 pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=self.tokenizer.eos_token_id,
-                **({"cache_implementation": c} if (c := self.cache_implementation) else {}),
+                cache_implementation=self.cache_implementation,  # None: transformers' default
             )
         new = seqs[:, enc["input_ids"].shape[1] :].tolist()
         return [self._completion(ids, max_new_tokens) for ids in new]

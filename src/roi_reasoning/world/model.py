@@ -194,10 +194,9 @@ def _train_gated(
 
     best, records = None, []
     for attempt in range(cfg.attempts):
-        model = new_model(attempt_config(cfg, attempt), tokenizer)
-        stats = train_model(
-            model, examples, attempt_config(cfg, attempt), tokenizer.pad_token_id, progress
-        )
+        run = attempt_config(cfg, attempt)
+        model = new_model(run, tokenizer)
+        stats = train_model(model, examples, run, tokenizer.pad_token_id, progress)
         t0 = time.perf_counter()
         quality = measure(model, tokenizer, test, cfg)
         score = gate_score(quality)
