@@ -11,10 +11,9 @@ Whether such a model learns to copy operands and carry is a matter of its initia
 the CPU's float kernels (measured on one AMD EPYC: 1 of 3 initialisations of world seed 0 and 0
 of 1 of seed 1 solved ≥ 40 % of medium problems; 4 layers, more N=3 conversations or fewer
 hard ones did not make every seed learn it either; twice the steps and conversations raised
-every seed's 3-problem paper score, seed 2's to perfect, but cost ~100 s the 10-minute demo
-lacks), so a
-quality gate measures held-out single medium problems
-after training: a model below ``min_medium_accuracy`` is trained again from another
+every seed's 3-problem paper score, seed 2's Easy papers to perfect, but cost ~100 s the
+10-minute demo lacks), so a quality gate measures held-out single medium problems after
+training: a model below ``min_medium_accuracy`` is trained again from another
 initialisation, up to ``attempts`` times, and the best attempt is kept (``world.json`` records
 each under ``gate``). Measured on the default config: ~2 minutes per attempt on 2 cores;
 held-out single-problem accuracy of a kept build easy ≈ 100 %, medium ≈ 60 %, hard 0 % (its
