@@ -66,3 +66,29 @@ $(VERL_BIN)/.ready: pyproject.toml
 
 test-verl: $(VERL_BIN)/.ready
 	$(VERL_BIN)/python -m pytest -q -m engines tests/test_engines_slow.py
+
+# The GPU set (pyproject's `gpu` extra: vLLM 0.31.0 caps transformers at <5.18, its floor is
+# 5.10.4) on CPU: the TRL configs of both GPU recipes built under the oldest and the newest
+# transformers of that range (roi passes activation_checkpointing only where transformers has it).
+GPU_COMPAT_VENV ?= .venv-gpu-compat
+GPU_COMPAT_BIN := $(GPU_COMPAT_VENV)/bin
+GPU_TRANSFORMERS ?= 5.10.4 5.17.0
+GPU_COMPAT_DEPS := trl==1.16.0 "transformers>=5.10.4,<5.18" "accelerate>=1.10,<2" "peft>=0.21,<1" "datasets>=4,<6" \
+	"tokenizers>=0.22" "math-verify>=0.9,<0.10" numpy pyyaml tqdm pytest
+
+.PHONY: test-gpu-compat
+
+$(GPU_COMPAT_BIN)/.ready: pyproject.toml
+	$(PY) -m venv $(GPU_COMPAT_VENV)
+	$(GPU_COMPAT_BIN)/pip install --quiet --upgrade pip
+	$(GPU_COMPAT_BIN)/pip install --quiet $(TORCH)
+	$(GPU_COMPAT_BIN)/pip install --quiet $(TORCH) $(GPU_COMPAT_DEPS)
+	$(GPU_COMPAT_BIN)/pip install --quiet $(TORCH) --no-deps -e .
+	touch $@
+
+test-gpu-compat: $(GPU_COMPAT_BIN)/.ready
+	for v in $(GPU_TRANSFORMERS); do \
+		$(GPU_COMPAT_BIN)/pip install --quiet $(TORCH) transformers==$$v && \
+		$(GPU_COMPAT_BIN)/python -m pytest -q -p no:cacheprovider tests/test_gpu_path.py -k trl_config \
+		|| exit 1; \
+	done

@@ -74,6 +74,9 @@ class FakeSamplingParams:
     max_tokens: int
     temperature: float = 1.0
     top_p: float = 1.0
+    top_k: int = 0
+    repetition_penalty: float = 1.0
+    stop_token_ids: list[int] | None = None
     seed: int | None = None
 
 

@@ -41,7 +41,8 @@ def test_two_process_accelerate_rarl(tmp_path, chat_tokenizer):
         "--config",
         str(recipe),
     ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # CPU processes on any machine: on a 1-GPU box both would claim the one device
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "rarl" / "final" / "config.json").exists()

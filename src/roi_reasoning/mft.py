@@ -277,17 +277,18 @@ class MFTTrainConfig:
 def sft_args(cfg: MFTTrainConfig) -> dict[str, Any]:
     """``SFTConfig`` keyword arguments: our device defaults, then ``trainer``, then the top-level
     TRL fields and the ones roi controls."""
-    from roi_reasoning.trl_args import device_defaults
+    from roi_reasoning.trl_args import checkpointing_args, device_defaults
 
     top = {k: v for k, v in asdict(cfg).items() if k not in MFT_OWN}
     passed = {k: v for k, v in cfg.trainer.items() if k != "model_init_kwargs"}  # applied by us
-    return {
+    args = {
         **device_defaults(cfg.trainer),
         **passed,
         **top,
         "output_dir": cfg.out,
         "completion_only_loss": True,  # the loss mask covers tags, solutions and NA, never the prompt
     }
+    return checkpointing_args(args)  # activation_checkpointing under this transformers' name
 
 
 def sft_trainer(cfg: MFTTrainConfig, model: Any = None, tokenizer: Any = None, dataset: Any = None):
@@ -302,7 +303,7 @@ def sft_trainer(cfg: MFTTrainConfig, model: Any = None, tokenizer: Any = None, d
     load = model_kwargs(cfg.trainer)
     trust = load.get("trust_remote_code", False)
     tokenizer = tokenizer or AutoTokenizer.from_pretrained(cfg.model, trust_remote_code=trust)
-    model = model or AutoModelForCausalLM.from_pretrained(cfg.model, **load)
+    model = model or AutoModelForCausalLM.from_pretrained(cfg.model, **load)  # fp32 by default
     dataset = dataset or datasets.load_from_disk(str(Path(cfg.dataset) / "dataset"))
     peft_config = None
     if cfg.lora:

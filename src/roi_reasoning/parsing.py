@@ -24,6 +24,7 @@ Run example: ``python -c "from roi_reasoning.parsing import split_segments; help
 from __future__ import annotations
 
 import bisect
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -153,18 +154,48 @@ def text_completion(
     return Completion(text, tuple(starts), truncated=not finished)
 
 
+def _ids(value: Any) -> set[int]:
+    if value is None:
+        return set()
+    return {int(v) for v in value} if isinstance(value, (list, tuple, set)) else {int(value)}
+
+
+# Tokenizer → the EOS ids of the model it serves (its generation_config's), registered by the
+# policies and the trainers so every path that measures a completion with that tokenizer
+# (rewards, MFT targets, eval) stops at the same ids as generation did.
+_MODEL_EOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def register_eos(tokenizer: Any, generation_config: Any) -> set[int]:
+    """Record the model's ``generation_config.eos_token_id`` for ``tokenizer``; returns the
+    one EOS set (``eos_ids``) every path now uses with it."""
+    extra = _ids(getattr(generation_config, "eos_token_id", None))
+    if extra:
+        try:
+            _MODEL_EOS[tokenizer] = _MODEL_EOS.get(tokenizer, set()) | extra
+        except TypeError:  # an object that takes no weak reference: callers pass the set on
+            return eos_ids(tokenizer) | extra
+    return eos_ids(tokenizer)
+
+
 def eos_ids(tokenizer: Any) -> set[int]:
-    eos = getattr(tokenizer, "eos_token_id", None)
-    return (
-        set(eos) if isinstance(eos, (list, tuple, set)) else ({eos} if eos is not None else set())
-    )
+    """THE end-of-sequence set: the tokenizer's eos ∪ the registered model's generation_config
+    eos (Qwen2.5-Instruct: <|im_end|> and <|endoftext|>), as TRL's GRPOTrainer stops on."""
+    try:
+        model = _MODEL_EOS.get(tokenizer, set())
+    except TypeError:
+        model = set()
+    return _ids(getattr(tokenizer, "eos_token_id", None)) | model
 
 
-def ids_completion(tokenizer: Any, ids: Sequence[int], budget: int) -> Completion:
+def ids_completion(
+    tokenizer: Any, ids: Sequence[int], budget: int, eos: set[int] | None = None
+) -> Completion:
     """THE token accounting of generated ``ids``: cut at the exam's ``budget`` and after the first
-    EOS (which is generated, so it is counted). Truncated = no EOS within the budget."""
+    EOS (which is generated, so it is counted). Truncated = no EOS within the budget. ``eos``:
+    the stop set (default ``eos_ids(tokenizer)``)."""
     ids = [int(i) for i in ids[:budget]]
-    stops = eos_ids(tokenizer)
+    stops = eos_ids(tokenizer) if eos is None else eos
     stop = next((k for k, t in enumerate(ids) if t in stops), None)
     if stop is not None:
         ids = ids[: stop + 1]

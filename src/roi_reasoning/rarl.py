@@ -173,7 +173,7 @@ def grpo_args(cfg: RARLConfig) -> dict[str, Any]:
     fields and the ones roi controls (``GRPO_CONTROLLED``, ``GRPO_FIXED``)."""
     import torch
 
-    from roi_reasoning.trl_args import device_defaults
+    from roi_reasoning.trl_args import checkpointing_args, device_defaults
 
     defaults = {
         "scale_rewards": "none",  # Dr. GRPO: advantage = R − group mean, no std division
@@ -181,7 +181,7 @@ def grpo_args(cfg: RARLConfig) -> dict[str, Any]:
         **device_defaults(cfg.trainer),
     }
     top = {k: v for k, v in asdict(cfg).items() if k not in RARL_OWN}
-    return {
+    args = {
         **defaults,
         **cfg.trainer,
         **top,
@@ -191,6 +191,7 @@ def grpo_args(cfg: RARLConfig) -> dict[str, Any]:
         "mask_truncated_completions": False,  # a budget-cut exam keeps its (often 0) reward
         "remove_unused_columns": False,  # the reward and the cut read the `exam` column
     }
+    return checkpointing_args(args)  # activation_checkpointing under this transformers' name
 
 
 def grpo_trainer(cfg: RARLConfig, model: Any = None, tokenizer: Any = None, dataset: Any = None):
@@ -198,6 +199,7 @@ def grpo_trainer(cfg: RARLConfig, model: Any = None, tokenizer: Any = None, data
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig
 
+    from roi_reasoning.parsing import register_eos
     from roi_reasoning.rarl_curve import CurveCallback
     from roi_reasoning.rarl_trainer import BudgetGRPOTrainer
     from roi_reasoning.trl_args import model_kwargs
@@ -208,7 +210,9 @@ def grpo_trainer(cfg: RARLConfig, model: Any = None, tokenizer: Any = None, data
     tokenizer = tokenizer or AutoTokenizer.from_pretrained(cfg.model, trust_remote_code=trust)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = model or AutoModelForCausalLM.from_pretrained(cfg.model, **load)
+    model = model or AutoModelForCausalLM.from_pretrained(cfg.model, **load)  # fp32 by default
+    # the reward measures completions with TRL's EOS set: tokenizer ∪ generation_config eos
+    register_eos(tokenizer, model.generation_config)
     reward = make_reward(cfg.reward, tokenizer, bounds=cfg.level_bounds, timeout=cfg.grade_timeout)
     trainer = BudgetGRPOTrainer(
         model=model,

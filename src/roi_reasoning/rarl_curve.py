@@ -2,7 +2,9 @@
 
 ``CurveCallback`` (a ``transformers.TrainerCallback``) runs ``validate`` every ``val_every``
 optimizer steps (and at step 0, before any update): the policy answers fixed validation exams
-greedily, batched, with ``max_new_tokens`` = each exam's budget B (the project's hf policy),
+greedily, batched, with ``max_new_tokens`` = each exam's budget B (the project's hf policy on the
+training model; with ``use_vllm`` in colocate mode, the vllm policy on the trainer's own vLLM
+engine, its weights synced to the step first — ``colocated_engine``),
 and the exam reward R = Σ_i p_i·1[correct_i ∧ predicted level_i = actual level_i] (DESIGN.md §1,
 ``rewards.get_reward``) is averaged overall and per budget. The numbers go through the trainer's
 ``log`` (so ``report_to: tensorboard`` records ``val/reward`` and ``val/reward_B<b>`` next to
@@ -46,22 +48,32 @@ def validate(
     reward: str = "exam",
     timeout: float = 5.0,
     batch_size: int = 16,
+    engine: Any = None,
 ) -> dict[str, float]:
     """Mean ``get_reward(reward)`` of greedy completions (``roi`` prompts, budget-capped), overall
-    under ``val/reward`` and per budget under ``val/reward_B<b>``. Restores the model's train/eval
-    mode and the tokenizer's padding side (the hf policy pads on the left)."""
-    from roi_reasoning.policies.hf import HFPolicy
-
+    under ``val/reward`` and per budget under ``val/reward_B<b>``. ``engine``: a vLLM engine
+    holding ``model``'s weights (all requests go to it in one call), else the hf policy on
+    ``model``. Restores the model's train/eval mode and the tokenizer's padding side (the hf
+    policy pads on the left)."""
     was_training, side = model.training, tokenizer.padding_side
+    requests = [Request(render_prompt(e, "roi", bounds), e.budget, e, "roi") for e in exams]
     try:
-        policy = HFPolicy(
-            model=model,
-            tokenizer=tokenizer,
-            device=str(model.device),
-            batch_size=batch_size,
-            temperature=0.0,
-        )
-        requests = [Request(render_prompt(e, "roi", bounds), e.budget, e, "roi") for e in exams]
+        if engine is not None:
+            from roi_reasoning.policies.vllm import VLLMPolicy
+
+            policy = VLLMPolicy(
+                model=model.name_or_path, engine=engine, generation_config=model.generation_config
+            )
+        else:
+            from roi_reasoning.policies.hf import HFPolicy
+
+            policy = HFPolicy(
+                model=model,
+                tokenizer=tokenizer,
+                device=str(model.device),
+                batch_size=batch_size,
+                temperature=0.0,
+            )
         completions = policy.generate(requests)
     finally:
         model.train(was_training)
@@ -98,6 +110,23 @@ def read_curve(path: str | Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
+def colocated_engine(trainer: Any) -> Any:
+    """The trainer's colocated vLLM engine with its weights synced to the current step (as TRL
+    syncs before generating), or None: no vLLM, server mode (the server serves TRL's rollouts),
+    sleep mode (TRL wakes and re-pushes the weights inside its own generate) or tensor
+    parallelism (every rank would have to take part), where validation uses the hf policy."""
+    args = trainer.args
+    if not getattr(trainer, "use_vllm", False) or args.vllm_mode != "colocate":
+        return None
+    if args.vllm_enable_sleep_mode or args.vllm_tensor_parallel_size != 1:
+        return None
+    step = trainer.state.global_step
+    if trainer._last_loaded_step != step:  # TRL's own tag: its next rollout then skips the sync
+        trainer.vllm_generation.sync_weights()
+        trainer._last_loaded_step = step
+    return trainer.vllm_generation.llm
+
+
 class CurveCallback(TrainerCallback):
     """Validation every ``every`` steps (0 = never) through ``trainer.pending_logs`` + ``log``,
     and the ``curve.jsonl`` rows. Validation generates on the main process only (the whole
@@ -118,7 +147,8 @@ class CurveCallback(TrainerCallback):
             return
         t = self.trainer
         model = t.accelerator.unwrap_model(t.model)
-        t.pending_logs.update(validate(model, t.processing_class, self.exams, **self.validate_kw))
+        kw = {**self.validate_kw, "engine": colocated_engine(t)}
+        t.pending_logs.update(validate(model, t.processing_class, self.exams, **kw))
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if state.is_world_process_zero:

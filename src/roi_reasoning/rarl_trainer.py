@@ -155,3 +155,7 @@ def check_trl_internals(cls: type = GRPOTrainer, *, strict_version: bool = True)
     loss = _source(cls._compute_loss)
     if "per_token_loss.size(0) * self.max_completion_length" not in loss:
         fail("_compute_loss", "dr_grpo no longer divides by the constant max_completion_length")
+    # rarl_curve.colocated_engine validates on TRL's vLLM engine after the same weight sync
+    sync = "if self.state.global_step != self._last_loaded_step:"
+    if sync not in _source(cls._generate_single_turn):
+        fail("_generate_single_turn", "vLLM weight sync no longer tagged by _last_loaded_step")

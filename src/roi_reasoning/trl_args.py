@@ -11,8 +11,10 @@ written or trained, and raises ``ConfigError("trainer.<key>", ...)`` for:
 - a key that is a top-level setting of the recipe (one place per setting);
 - a field roi sets itself (``controlled``: ``output_dir`` is ``out``, ...) or must keep at one
   value (``fixed``: e.g. RARL's ``loss_type: dr_grpo``);
-- the deprecated aliases ``gradient_checkpointing(_kwargs)``: roi always passes
-  ``activation_checkpointing`` explicitly, which would silently win over them;
+- the aliases ``gradient_checkpointing(_kwargs)``: recipes say ``activation_checkpointing``
+  (transformers ≥ 5.23's name, which silently wins over the deprecated alias there);
+  ``checkpointing_args`` renames it to ``gradient_checkpointing`` on older transformers, whose
+  ``TrainingArguments`` have only that field (vLLM 0.31 caps transformers at < 5.18);
 - a value of the wrong type (TRL's annotations via ``validate.check_type``; enum-valued and
   ``choices`` fields against their valid values).
 
@@ -49,6 +51,20 @@ ALIASES = {
     "gradient_checkpointing": "activation_checkpointing",
     "gradient_checkpointing_kwargs": "activation_checkpointing_kwargs",
 }
+
+
+# activation_checkpointing(_kwargs) → the name of transformers < 5.23 (the same setting).
+OLD_NAMES = {new: old for old, new in ALIASES.items()}
+
+
+def checkpointing_args(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``kwargs`` for this transformers' ``TrainingArguments``: ``activation_checkpointing(_kwargs)``
+    as written where the field exists (transformers ≥ 5.23), else under its older name
+    ``gradient_checkpointing(_kwargs)``; TRL's GRPO/SFT configs read whichever exists."""
+    from transformers import TrainingArguments
+
+    have = {f.name for f in dataclasses.fields(TrainingArguments)}
+    return {(k if k in have else OLD_NAMES.get(k, k)): v for k, v in kwargs.items()}
 
 
 def trl_fields(name: str) -> tuple[dict[str, dataclasses.Field], dict[str, Any]]:
@@ -90,9 +106,10 @@ def check_trainer(
             new = ALIASES[key]
             where = f"the top-level `{new}`" if new in ours else f"trainer.{new}"
             raise ConfigError(path, f"deprecated alias of {new} (transformers 5); use {where}")
-        if key not in fields:
+        field = OLD_NAMES.get(key, key) if key not in fields else key
+        if field not in fields:
             raise ConfigError(path, f"unknown {name} field{_hint(key, fields)}")
-        check_value(value, hints[key], fields[key], path)
+        check_value(value, hints[field], fields[field], path)
 
 
 def _hint(key: Any, fields: Iterable[str]) -> str:
@@ -132,8 +149,18 @@ def device_defaults(trainer: Mapping[str, Any]) -> dict[str, Any]:
 
 def model_kwargs(trainer: Mapping[str, Any]) -> dict[str, Any]:
     """``from_pretrained`` arguments of the policy roi loads: ``trainer.model_init_kwargs`` and
-    ``trainer.trust_remote_code`` (TRL would apply them only to a model it loads itself)."""
+    ``trainer.trust_remote_code`` (TRL would apply them only to a model it loads itself), with
+    ``dtype`` float32 unless set there, as TRL's own loader does: transformers 5's default
+    ``dtype="auto"`` loads Qwen2.5 in bf16, where AdamW steps at lr 1e-6 round away in most
+    weights. On a GPU the forward/backward still run in bf16 (``bf16=True``: autocast) over these
+    fp32 master weights. A string dtype ("bfloat16", "auto") is passed as TRL would."""
+    import torch
+
     kwargs = dict(trainer.get("model_init_kwargs") or {})
     if "trust_remote_code" in trainer:
         kwargs.setdefault("trust_remote_code", trainer["trust_remote_code"])
+    dtype = kwargs.get("dtype", "float32")
+    if isinstance(dtype, str) and dtype != "auto":
+        dtype = getattr(torch, dtype)
+    kwargs["dtype"] = dtype
     return kwargs

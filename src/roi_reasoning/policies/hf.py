@@ -5,18 +5,25 @@ batch shares ``max_new_tokens`` = its exams' budget B (the budget is the hard st
 little padding. Generation ends as soon as every sequence has finished. Token offsets for the
 parser come from the same tokenizer and the one token accounting (``parsing.ids_completion``).
 
-Sampling (``temperature > 0``) keeps ``generate``'s distribution (temperature, the model's
-top-k — transformers' default 50 unless its generation config sets one — then ``top_p``) but
-draws each row from its own ``torch.Generator`` seeded by ``policies.request_seed`` (policy
-seed, messages, budget, ``Request.sample``), so a request's random stream never depends on its
-batch, its position there or the batch size. What holds exactly: the k-th draw of a request is
-the same in every batch; its tokens are the same as long as its logits are, which left padding
-with an attention mask keeps up to floating-point reduction order (the CPU tests get the same
-tokens; where a batch shape changes a GPU kernel's rounding, a draw that close to a token
-boundary can pick its neighbour). CPU and CUDA generators give different streams per seed.
-Cost: one uniform-draw call per row per 64 steps and an inverse-CDF pick per step (batching
-is kept). The model's other sampling
-warpers (min_p, typical_p, ...) are not applied.
+Decoding is ``policies.Sampling``, shared with the vllm policy: temperature (0 = greedy),
+top-p, top-k and repetition penalty, each the caller's or else the checkpoint's
+``generation_config`` value (transformers' default where it sets none: top-k 50), passed to
+``generate`` explicitly; prompts are ``policies.prompt_ids``; generation and the token
+accounting stop on one EOS set (tokenizer ∪ generation_config, ``parsing.eos_ids``).
+``generate`` never auto-compiles (``disable_compile``: a static cache on CUDA would otherwise
+compile, and recompile for every new batch shape).
+
+Sampling (``temperature > 0``) keeps ``generate``'s distribution (repetition penalty,
+temperature, top-k, then top-p) but draws each row from its own ``torch.Generator`` seeded by
+``policies.request_seed`` (policy seed, messages, budget, ``Request.sample``), so a request's
+random stream never depends on its batch, its position there or the batch size. What holds
+exactly: the k-th draw of a request is the same in every batch; its tokens are the same as long
+as its logits are, which left padding with an attention mask keeps up to floating-point
+reduction order (the CPU tests get the same tokens; where a batch shape changes a GPU kernel's
+rounding, a draw that close to a token boundary can pick its neighbour). CPU and CUDA
+generators give different streams per seed. Cost: one uniform-draw call per row per 64 steps
+and an inverse-CDF pick per step (batching is kept). The model's other sampling warpers
+(min_p, typical_p, ...) are not applied.
 
 Run example: ``roi eval --policy hf --policy-arg model=./my-model --methods base --count 6 --out runs/hf``
 """
@@ -27,11 +34,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from roi_reasoning.data import MissingExtra
-from roi_reasoning.parsing import ids_completion
-from roi_reasoning.policies import Request, request_seed
+from roi_reasoning.parsing import ids_completion, register_eos
+from roi_reasoning.policies import (
+    Request,
+    Sampling,
+    checkpoint_generation_config,
+    prompt_text,
+    request_seed,
+)
 from roi_reasoning.records import Completion
-
-DEFAULT_TOP_K = 50  # transformers' top-k when sampling and the generation config sets none
 
 
 def _torch():
@@ -115,7 +126,10 @@ class HFPolicy:
     )
     batch_size: int = 16
     temperature: float = 0.0  # 0 = greedy
-    top_p: float = 1.0
+    # None: the checkpoint's generation_config value, else transformers' default (Sampling)
+    top_p: float | None = None
+    top_k: int | None = None  # 0 = off
+    repetition_penalty: float | None = None
     seed: int = 0
     # transformers' KV cache for generate: None = its default (a dynamic cache grown by one
     # torch.cat per layer and step, O(length) copies each); "static" preallocates prompt + budget
@@ -147,6 +161,19 @@ class HFPolicy:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model.to(self.device).eval()
+        self.eos = register_eos(self.tokenizer, checkpoint_generation_config(self.model))
+
+    @property
+    def sampling(self) -> Sampling:
+        """The decoding this policy applies (``policies.Sampling``), read from the model's
+        current generation_config where the caller set no value."""
+        return Sampling.resolve(
+            checkpoint_generation_config(self.model),
+            self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            repetition_penalty=self.repetition_penalty,
+        )
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -156,18 +183,13 @@ class HFPolicy:
             "gguf_file": self.gguf_file,
             "device": self.device,
             "dtype": self.dtype,
-            "decoding": {"temperature": self.temperature, "top_p": self.top_p, "seed": self.seed},
+            "decoding": {**self.sampling.describe(), "seed": self.seed},
+            "eos_token_ids": sorted(self.eos),
             "cache_implementation": self.cache_implementation,
         }
 
     def prompt_text(self, messages: list[dict[str, str]]) -> str:
-        if getattr(self.tokenizer, "chat_template", None):
-            return self.tokenizer.apply_chat_template(
-                messages, add_generation_prompt=True, tokenize=False
-            )
-        # Base models without a chat template: plain role-prefixed turns.
-        turns = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
-        return "\n\n".join(turns) + "\n\nAssistant:"
+        return prompt_text(self.tokenizer, messages)  # tokenized as policies.prompt_ids does
 
     def generate(self, requests: list[Request]) -> list[Completion]:
         texts = [self.prompt_text(r.messages) for r in requests]
@@ -196,13 +218,15 @@ class HFPolicy:
         self, texts: list[str], max_new_tokens: int, seeds: list[int]
     ) -> list[Completion]:
         torch, transformers = _torch()
+        # policies.prompt_ids per row (no special tokens), left-padded
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         enc = {k: v.to(self.device) for k, v in enc.items()}
         # Sampling draws each row from its own generator (seeded per request), then decodes
         # greedily over the drawn token: the batch's shared RNG never decides a row's tokens.
+        s = self.sampling
         processors = (
-            [_RowSampler(seeds, self.temperature, self.top_p, self._top_k(), self.device)]
-            if self.temperature > 0
+            [_RowSampler(seeds, s.temperature, s.top_p, s.top_k, self.device)]
+            if s.temperature > 0
             else []
         )
         with torch.inference_mode():
@@ -212,17 +236,18 @@ class HFPolicy:
                 do_sample=False,
                 logits_processor=transformers.LogitsProcessorList(processors),
                 pad_token_id=self.tokenizer.pad_token_id,
-                eos_token_id=self.tokenizer.eos_token_id,
+                eos_token_id=sorted(self.eos),
+                repetition_penalty=s.repetition_penalty,  # explicit: wins over the checkpoint's
                 cache_implementation=self.cache_implementation,  # None: transformers' default
+                disable_compile=True,  # no auto-compile (a static cache on CUDA would)
             )
         new = seqs[:, enc["input_ids"].shape[1] :].tolist()
         return [self._completion(ids, max_new_tokens) for ids in new]
 
     def _top_k(self) -> int:
-        """``generate``'s own top-k when sampling: the model's generation config, else
+        """The top-k when sampling: the caller's, else the model's generation config, else
         transformers' default of 50 (0 turns it off)."""
-        top_k = getattr(getattr(self.model, "generation_config", None), "top_k", None)
-        return DEFAULT_TOP_K if top_k is None else int(top_k)
+        return self.sampling.top_k
 
     def _completion(self, ids: list[int], max_new_tokens: int) -> Completion:
-        return ids_completion(self.tokenizer, ids, max_new_tokens)  # EOS counted, cut at B
+        return ids_completion(self.tokenizer, ids, max_new_tokens, self.eos)  # EOS counted, ≤ B
