@@ -9,9 +9,10 @@ from roi_reasoning.data import DataError
 from roi_reasoning.evaluate import EvalConfig
 from roi_reasoning.mft import MFTTrainConfig
 from roi_reasoning.rarl import RARLConfig
+from roi_reasoning.world import WorldConfig
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-KINDS = {"mft": MFTTrainConfig, "rarl": RARLConfig, "eval": EvalConfig}
+KINDS = {"mft": MFTTrainConfig, "rarl": RARLConfig, "eval": EvalConfig, "world": WorldConfig}
 
 
 @pytest.mark.parametrize(

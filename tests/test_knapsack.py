@@ -13,11 +13,13 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from roi_reasoning.knapsack import (
     InstanceError,
+    attempt_probabilities,
     bellman_plan,
     greedy_keep,
     hindsight_oracle,
     normalised_gap,
     oracle_regret,
+    policy_value,
     regret_tilde,
     solve_instance,
 )
@@ -428,3 +430,40 @@ def test_solve_instance_greedy():
 def test_solve_instance_errors(instance, message):
     with pytest.raises(InstanceError, match=message):
         solve_instance(instance)
+
+
+# --------------------------------------------------------------------------- fixed policies
+
+
+def test_policy_value_equals_forward_evaluation_of_the_fixed_policy():
+    rng = np.random.default_rng(11)
+    for _ in range(150):
+        n, budget = int(rng.integers(0, 5)), int(rng.integers(0, 15))
+        options = random_options(rng, n, budget, n_opt_max=1, s_max=3)
+        samples = [next(iter(o.values())) for o in options]
+        for mask in itertools.product([False, True], repeat=n):
+            policy = [np.full(budget + 1, int(a)) for a in mask]  # 1 = the one option
+            want = forward_values(options, budget, [policy])[0] if n else 0.0
+            got = policy_value(budget, samples, mask)
+            assert math.isclose(got, want, abs_tol=1e-9)
+            assert got <= bellman_plan(budget, options).value + 1e-9  # Bellman is optimal
+
+
+def test_attempt_probabilities_match_forward_propagation():
+    rng = np.random.default_rng(12)
+    for _ in range(100):
+        n, budget = int(rng.integers(1, 5)), int(rng.integers(0, 20))
+        options = random_options(rng, n, budget, n_opt_max=1, s_max=3)
+        samples = [next(iter(o.values())) for o in options]
+        plan = bellman_plan(budget, options)
+        dist = np.zeros(budget + 1)
+        dist[budget] = 1.0
+        want = []
+        for i, row in enumerate(plan.table):  # independent: transitions() of the reference
+            act = np.array([a != "skip" for a in row], dtype=int)
+            want.append(float(dist[act == 1].sum()))
+            _, trans = transitions(options[i], budget)
+            dist = dist @ trans[act, np.arange(budget + 1)]
+        got = attempt_probabilities(plan, samples)
+        np.testing.assert_allclose(got, want, atol=1e-9)
+        assert all(0 <= p <= 1 + 1e-12 for p in got)

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -318,3 +320,54 @@ def test_paired_diff_no_shared_exams_and_duplicates():
     assert none["n"] == 0 and np.isnan(none["mean"]) and np.isnan(none["lo"])
     with pytest.raises(ValueError, match="'x' appears twice in a_outcomes"):
         paired_diff([scored("x", 1), scored("x", 2)], [scored("x", 1)])
+
+
+# Hand-computed: A (easy) costs 4 and is right or 6 and wrong; B (medium) costs 5, always right;
+# C (hard) costs 8 or 12, always right.
+ALLOC_PROFILES = {"a": [(4, True), (6, False)], "b": [(5, True)], "c": [(8, True), (12, True)]}
+ALLOC_PROBLEMS = [("a", 1.0, "easy"), ("b", 1.0, "medium"), ("c", 1.0, "hard")]
+
+
+def test_allocation_values_by_hand_at_a_loose_budget():
+    from roi_reasoning.metrics import allocation_values
+
+    v = allocation_values(ALLOC_PROBLEMS, 20, ALLOC_PROFILES, hardest="hard")
+    # attempt all: A right (4): B (9 used), C: 8 fits, 12 is cut -> 1 + 1 + 0.5;
+    #              A wrong (6): B (11 used), C: 8 fits, 12 cut -> 0 + 1 + 0.5  => mean 2.0
+    assert v["attempt_all_value"] == pytest.approx(2.0)
+    # all but hardest: A then B, both always fit -> 0.5 + 1
+    assert v["all_but_hardest_value"] == pytest.approx(1.5)
+    # Bellman: skipping A leaves 20 for B (1) and C (8 or 12, both fit: 1) = 2.0 = attempting A
+    # (2.0): the tie goes to skip, so A is never attempted, B and C always.
+    assert v["bellman_value"] == pytest.approx(2.0)
+    assert v["bellman_attempts"] == {"easy": 0.0, "medium": 1.0, "hard": 1.0}
+    assert v["oracle_value"] == 3.0  # A(4) + B(5) + C(8) = 17 <= 20
+
+
+def test_allocation_values_by_hand_at_a_tight_budget():
+    from roi_reasoning.metrics import allocation_values
+
+    v = allocation_values(ALLOC_PROBLEMS, 12, ALLOC_PROFILES, hardest="hard")
+    # attempt all: A right (4): B (9 used), C cut -> 2; A wrong (6): B (11 used), C cut -> 1
+    assert v["attempt_all_value"] == pytest.approx(1.5)
+    assert v["all_but_hardest_value"] == pytest.approx(1.5)
+    # Bellman: attempting A = 1/2·(1 + V_B(8)) + 1/2·V_B(6) = 1.5 > skipping A = V_B(12) = 1;
+    # then B always (1 beats C's 0.5 or 0), and C with 3 or 1 tokens left is skipped.
+    assert v["bellman_value"] == pytest.approx(1.5)
+    assert v["bellman_attempts"] == {"easy": 1.0, "medium": 1.0, "hard": 0.0}
+    assert allocation_values(ALLOC_PROBLEMS, 12, ALLOC_PROFILES)["all_but_hardest_value"] is None
+    assert allocation_values(ALLOC_PROBLEMS, 12, {"a": [(4, True)]}) is None  # b, c unprofiled
+
+
+def test_compute_cells_carries_the_reference_values():
+    def tiered(pid, pos, tier):
+        return dataclasses.replace(outcome(pid, pos, "correct"), tier=tier)
+
+    row = exam("g", "easy", "m", [tiered(p, i, t) for i, (p, _, t) in enumerate(ALLOC_PROBLEMS)])
+    row = dataclasses.replace(row, budget=20)
+    (cell,) = compute_cells([row], BOUNDS, profiles=ALLOC_PROFILES, hardest="hard")
+    assert cell["attempt_all_value"] == pytest.approx(2.0)
+    assert cell["all_but_hardest_value"] == pytest.approx(1.5)
+    assert cell["bellman_attempt_by_tier"] == {"easy": 0.0, "medium": 1.0, "hard": 1.0}
+    (plain,) = compute_cells([row], BOUNDS, profiles=ALLOC_PROFILES)
+    assert plain["all_but_hardest_value"] is None and plain["attempt_all_value"] == 2.0

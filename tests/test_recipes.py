@@ -44,7 +44,8 @@ from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, Problem
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 RECIPES = sorted(CONFIGS.glob("**/*.yaml"))
-KINDS = {"mft": mft.MFTTrainConfig, "rarl": rarl.RARLConfig, "eval": EvalConfig}
+# world/*.yaml runs in tests/test_world.py (test_world_recipe_builds_through_roi)
+KINDS = {"mft": mft.MFTTrainConfig, "rarl": rarl.RARLConfig, "eval": EvalConfig, "world": None}
 SHRINK = 32  # budgets // SHRINK: Qwen's 512/1024 → 16/32 tokens, the world's 128/320 → 4/10
 DEVICE_KEYS = ("bf16", "fp16", "tf32")
 

@@ -172,7 +172,9 @@ def test_provenance_position_skip_tables() -> None:
 def test_oracle_table_only_when_values_exist() -> None:
     results = make_results()
     assert "oracle" not in render_report([results]).lower()
-    find_cell(results, "roi", "hard", 512).update(oracle_value=1.8, bellman_value=1.5)
+    find_cell(results, "roi", "hard", 512).update(
+        oracle_value=1.8, bellman_value=1.5, attempt_all_value=0.9, all_but_hardest_value=1.2
+    )
     rows = table_rows(section(render_report([results]), "Exact OS-MCKP oracle"))
     assert rows[0][3:] == [
         "Score",
@@ -181,9 +183,11 @@ def test_oracle_table_only_when_values_exist() -> None:
         "V_bellman",
         "Gap to V_bellman",
         "Score / V_bellman",
+        "Attempt all",
+        "All but hardest",
     ]
     assert len(rows) == 2 and rows[1][:3] == ["hard", "512", "roi"]
-    assert rows[1][4:] == ["1.80", "–", "1.50", "–", "–"]
+    assert rows[1][4:] == ["1.80", "–", "1.50", "–", "–", "0.90", "1.20"]
 
 
 def test_confusion_summed_over_kinds_and_budgets() -> None:

@@ -21,7 +21,7 @@ from roi_reasoning.world import (
     world_tiers,
     write_world,
 )
-from roi_reasoning.world.problems import split_tier
+from roi_reasoning.world.problems import HARD_STEPS, split_tier
 
 SMALL = WorldConfig(train_size=120, test_size=40)
 
@@ -31,22 +31,29 @@ _ADD = ("finds", "gets", "wins", "buys", "receives", "orders", "collects", "make
 _SUB = ("loses", "gives away", "breaks", "sells", "returns", "donates", "ships", "throws away")
 
 
-def recompute(question: str) -> int:
-    """The answer from the question's words alone (not from the generator's code)."""
+def recompute(question: str, solution: str) -> int:
+    """The answer from the question's words alone (not from the generator's code); a hard
+    problem's coin side is the one thing read from the solution (it is the gamble)."""
     lines = question.split("\n")
     x = int(re.search(r"\d+", lines[0]).group())
+    sides = re.findall(r"\. It lands (heads|tails)\. ", solution)
     for line in lines[1:-1]:
-        m = re.fullmatch(r"[A-Za-z]+(?: \d)?: ([a-z ]+?) (\d+)( more)?\.", line)
+        coin = re.fullmatch(
+            r"[A-Za-z]+: tosses a coin: buys (\d) more if heads, (\d) more if tails\.", line
+        )
+        if coin:
+            x += int(coin.group(1) if sides.pop(0) == "heads" else coin.group(2))
+            continue
+        m = re.fullmatch(r"[A-Za-z]+(?: \d+)?: ([a-z ]+?) (\d+)( more)?\.", line)
         assert m, line
         verb, v = m.group(1), int(m.group(2))
-        if verb == "multiply by":
-            x *= v
-        elif verb in _ADD:
+        if verb in _ADD:
             assert m.group(3) or verb == "add", line
             x += v
         else:
             assert verb in _SUB + ("subtract",), line
             x -= v
+    assert not sides  # one side named per coin, no more
     return x
 
 
@@ -77,7 +84,7 @@ def test_generator_is_seeded_and_prefix_stable():
 @pytest.mark.parametrize("tier", TIERS)
 def test_golds_are_exact(tier):
     for row in generate_tier(tier, 300, seed=1):
-        assert str(recompute(row["question"])) == row["answer"]
+        assert str(recompute(row["question"], row["solution"])) == row["answer"]
         assert row["solution"].endswith(f"\\boxed{{{row['answer']}}}.")
         check_arithmetic(row["solution"])
         assert int(row["answer"]) > 0
@@ -88,8 +95,11 @@ def test_difficulty_grows_with_the_tier():
     steps = {t: [r["level"] for r in generate_tier(t, 200)] for t in TIERS}
     assert set(steps["easy"]) == {1, 2}
     assert set(steps["medium"]) == {3, 4, 5}
-    assert min(steps["hard"]) >= 6
-    assert all("*" in r["solution"] for r in generate_tier("hard", 50))
+    assert set(steps["hard"]) == set(range(HARD_STEPS[0], HARD_STEPS[1] + 1))  # long chains
+    hard = generate_tier("hard", 400)
+    assert all(r["question"].count("tosses a coin") == 1 for r in hard)  # one gamble each
+    heads = sum(". It lands heads. " in r["solution"] for r in hard) / len(hard)
+    assert 0.4 < heads < 0.6  # a fair coin: no side a model could learn to prefer
 
 
 def test_write_world_splits_are_disjoint_and_load(tmp_path):
@@ -197,21 +207,23 @@ def test_decode_with_offsets_on_world_tokenizer(world_tok):
     assert [s.index for s in segs] == [0, 1] and segs[0].tokens + segs[1].tokens == len(ids)
 
 
-def test_token_costs_span_the_level_bounds(world_tok):
+def test_token_costs_make_allocation_a_decision(world_tok):
+    """Each tier sits at its own level; the three problems of a paper never fit the tight budget
+    together, and always fit the loose one (header separators and EOS included)."""
     from roi_reasoning.world.tokenizer import solution_cost
 
     b0, b1, b2 = WorldConfig().level_bounds
-    tight = min(WorldConfig().budgets)
+    tight, loose = WorldConfig().budgets
     costs = {
-        t: [solution_cost(world_tok, r["solution"]) for r in generate_tier(t, 200)] for t in TIERS
+        t: [solution_cost(world_tok, r["solution"]) for r in generate_tier(t, 300)] for t in TIERS
     }
     share = {t: (lambda f, c=c: sum(map(f, c)) / len(c)) for t, c in costs.items()}
     assert share["easy"](lambda c: c <= b0) >= 0.6  # easy ≈ Level-0 (two-step ones straddle b0)
     assert share["medium"](lambda c: b0 < c <= b1) >= 0.7  # medium ≈ Level-1
-    assert share["hard"](lambda c: c > b1) >= 0.95  # hard ≈ Level-2 or above every bound
-    assert share["hard"](lambda c: c > tight) >= 0.8  # a hard problem eats the tight budget
-    assert statistics.median(costs["easy"]) < statistics.median(costs["medium"]) < tight
-    assert max(costs["hard"]) > b2  # some hard solutions are Level-3 (over every bound)
+    assert share["hard"](lambda c: b1 < c <= b2) == 1.0  # hard is Level-2, never over the top
+    assert min(costs["easy"]) + min(costs["medium"]) + min(costs["hard"]) > tight
+    assert max(costs["easy"]) + max(costs["medium"]) + max(costs["hard"]) + 4 <= loose
+    assert statistics.median(costs["easy"]) + statistics.median(costs["medium"]) < tight
 
 
 def test_easy_tier_has_no_carries_and_harder_tiers_do():
@@ -266,6 +278,8 @@ TINY = WorldConfig(
     warmup=1,
     examples=40,
     eval_size=2,
+    profile_size=2,
+    profile_k=2,
     level_bounds=(8, 16, 24),  # tokens: short generations keep the measurement cheap
     budgets=(16, 32),
 )
@@ -353,50 +367,59 @@ def test_in_order_accepts_only_ordered_headers_cut_by_the_budget():
 # ------------------------------------------------------------------ the quality gate
 
 
-def _gated(tiny_world, monkeypatch, tmp_path, scores):
-    """Run the gate over the tiny world with scripted attempt scores; return the kept attempt,
-    the records and the init seeds the attempts trained with."""
+def _gated(tiny_world, monkeypatch, tmp_path, passed):
+    """Run the gate over the tiny world with scripted attempts (``passed[k]`` of attempt k's
+    three checks pass); return the kept attempt, the records and the init seeds trained with."""
     from transformers import AutoTokenizer
 
     import roi_reasoning.world.model as world_model
     import roi_reasoning.world.quality as quality
 
     _, path = tiny_world
-    seeds, queue = [], list(scores)
+    seeds, queue = [], list(passed)
 
-    def fake_train(model, examples, cfg, pad_id, progress):
+    def fake_train(model, examples, cfg, pad_id, progress, checkpoint):
         seeds.append(cfg.seed)
         return {"steps": cfg.steps, "seconds": 0.0}
 
-    def fake_measure(model, tokenizer, test, cfg):
-        single = {t: {"accuracy": 1.0} for t in TIERS} | {"medium": {"accuracy": queue.pop(0)}}
-        return {"single": single, "papers": {"score": {}}}
+    def fake_measure(model, tokenizer, test, cfg, profile):
+        profile.write_text(f"attempt {len(seeds) - 1}\n")
+        ok = queue.pop(0)
+        checks = {name: i < ok for i, name in enumerate(("a", "b", "c"))}
+        return {"single": {}, "papers": {"score": {}}, "checks": checks}
 
     monkeypatch.setattr(world_model, "train_model", fake_train)
     monkeypatch.setattr(quality, "measure", fake_measure)
-    cfg = dataclasses.replace(TINY, min_medium_accuracy=0.5, attempts=3)
+    cfg = dataclasses.replace(TINY, attempts=3)
     tok = AutoTokenizer.from_pretrained(path)
-    (kept, _), records = world_model._train_gated(tmp_path, cfg, tok, [], {}, progress=False)
+    (kept, _), records = world_model._train_gated(
+        tmp_path, cfg, tok, [], {}, progress=False, partial=tmp_path
+    )
     assert (tmp_path / "config.json").exists()  # the kept model is saved
+    # the kept attempt's profile is the world's, the others' are gone
+    assert (tmp_path / "profile-test.jsonl").read_text() == f"attempt {kept}\n"
+    assert not list(tmp_path.glob("profile-test.*.jsonl"))
     return kept, records, seeds
 
 
 def test_gate_stops_at_the_first_attempt_that_passes(tiny_world, monkeypatch, tmp_path):
-    kept, records, seeds = _gated(tiny_world, monkeypatch, tmp_path, [0.2, 0.6, 0.9])
-    assert kept == 1 and [r["gate_score"] for r in records] == [0.2, 0.6]
+    kept, records, seeds = _gated(tiny_world, monkeypatch, tmp_path, [1, 3, 3])
+    assert kept == 1 and [r["gate_score"] for r in records] == [1, 3]
     assert seeds[0] == TINY.seed and len(set(seeds)) == 2  # another initialisation each time
 
 
 def test_gate_keeps_the_best_attempt_when_none_passes(tiny_world, monkeypatch, tmp_path):
-    kept, records, seeds = _gated(tiny_world, monkeypatch, tmp_path, [0.1, 0.3, 0.2])
+    kept, records, seeds = _gated(tiny_world, monkeypatch, tmp_path, [1, 2, 2])
     assert kept == 1 and len(records) == 3 and len(set(seeds)) == 3
 
 
 def test_gate_records_every_attempt_in_world_json(tiny_world):
-    gate = load_world(tiny_world[1])["gate"]
+    meta = load_world(tiny_world[1])
+    gate = meta["gate"]
     assert 1 <= len(gate["attempts"]) <= TINY.attempts
     kept = gate["attempts"][gate["kept_attempt"]]
-    assert gate["passed"] == (kept["gate_score"] >= TINY.min_medium_accuracy)
+    assert gate["passed"] == all(meta["quality"]["checks"].values())
+    assert kept["gate_score"] == sum(meta["quality"]["checks"].values())
     assert kept["gate_score"] == max(a["gate_score"] for a in gate["attempts"])
     assert all(a["training"]["steps"] == TINY.steps for a in gate["attempts"])
 
@@ -404,3 +427,74 @@ def test_gate_records_every_attempt_in_world_json(tiny_world):
 def test_attempts_must_be_positive():
     with pytest.raises(ValueError, match="attempts"):
         WorldConfig(attempts=0)
+
+
+def test_interrupted_training_resumes_step_for_step(tiny_world, monkeypatch, tmp_path):
+    """A crash after a checkpoint, then a rerun: the same weights as one uninterrupted run."""
+    import random
+
+    import torch
+    from transformers import AutoTokenizer
+
+    import roi_reasoning.world.train as world_train
+    from roi_reasoning.world.model import new_model
+
+    tok = AutoTokenizer.from_pretrained(tiny_world[1])
+    rng = random.Random(0)
+    examples = [
+        ([rng.randrange(len(tok)) for _ in range(rng.randint(3, 9))], [5, 6, tok.eos_token_id])
+        for _ in range(40)
+    ]
+    cfg = dataclasses.replace(TINY, steps=6, workers=2, batch_tokens=64)
+    whole = new_model(cfg, tok)
+    world_train.train_model(whole, examples, cfg, tok.pad_token_id, progress=False)
+
+    monkeypatch.setattr(world_train, "CHECKPOINT_EVERY", 2)
+    step, calls = world_train._Replicas.step, []
+
+    def crash_on_fourth(self, batches, lr):
+        calls.append(lr)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return step(self, batches, lr)
+
+    monkeypatch.setattr(world_train._Replicas, "step", crash_on_fourth)
+    ckpt = tmp_path / "attempt-0.pt"
+    with pytest.raises(KeyboardInterrupt):
+        world_train.train_model(new_model(cfg, tok), examples, cfg, tok.pad_token_id, False, ckpt)
+    assert torch.load(ckpt, weights_only=False)["step"] == 2  # the last checkpoint before it
+    rerun = []
+
+    def count(self, batches, lr):
+        rerun.append(lr)
+        return step(self, batches, lr)
+
+    monkeypatch.setattr(world_train._Replicas, "step", count)
+    resumed = new_model(cfg, tok)
+    stats = world_train.train_model(resumed, examples, cfg, tok.pad_token_id, False, ckpt)
+    assert stats["steps"] == cfg.steps and not stats["stopped_early"]
+    assert rerun == calls[2:3] + rerun[1:] and len(rerun) == cfg.steps - 2  # from step 3 on
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_world_recipe_builds_through_roi(tmp_path, capsys):
+    """`roi world build --config configs/world/default.yaml` with a few steps and problems: the
+    recipe's model, tokenizer and measurement run end to end and print the checks."""
+    import yaml
+
+    from roi_reasoning.cli import main
+
+    recipe = Path(__file__).resolve().parents[1] / "configs" / "world" / "default.yaml"
+    settings = yaml.safe_load(recipe.read_text())
+    settings.update(steps=3, warmup=1, examples=30, train_size=40, test_size=6, attempts=1)
+    settings.update(eval_size=2, profile_size=2, profile_k=1)
+    small = tmp_path / "small.yaml"
+    small.write_text(yaml.safe_dump(settings))
+    out = tmp_path / "cache"
+    assert main(["world", "build", "--config", str(small), "--out", str(out), "--no-progress"]) == 0
+    built = Path(capsys.readouterr().out.strip())
+    meta = load_world(built)
+    assert built.parent == out and meta["training"]["steps"] == 3
+    assert set(meta["quality"]["checks"]) >= {"easy_single", "hard_single", "in_order"}
+    assert set(meta["quality"]["allocation"]) == {"B128", "B320"}

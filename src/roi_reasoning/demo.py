@@ -1,7 +1,9 @@
 """``roi demo``: the paper's pipeline end to end on the embedded world, on a laptop CPU.
 
 Stages (each cached / resumable under ``--out``; a rerun skips what is done):
-world model (cached by config hash) → profile (base model, train split) → MFT data → MFT
+world (the default world ships pretrained in the package and is installed into the cache in
+seconds; any other ``world.*`` setting is built by ``roi world build``, cached by config hash)
+→ profile (base model, train split) → MFT data → MFT
 (full fine-tuning) → RARL (Dr. GRPO, both budgets mixed in one run, a validation curve) →
 profile of the test problems (the oracle's table) → evaluation on held-out problems of base,
 Greedy Knapsack and the planner on the base model, MFT with Greedy Knapsack and the planner on

@@ -297,7 +297,11 @@ def write_results(
         profiles = load_profiles(cfg.oracle_profiles)
     elif profiles is None:
         profiles = load_profiles(cfg.profiles)
-    cells = compute_cells(outcomes, cfg.level_bounds, profiles=profiles, seed=cfg.seed)
+    # Tiers are listed easiest first: the last one is what "attempt all but the hardest" skips.
+    hardest = list(cfg.tiers)[-1] if cfg.tiers else None
+    cells = compute_cells(
+        outcomes, cfg.level_bounds, profiles=profiles, seed=cfg.seed, hardest=hardest
+    )
     for c in cells:
         if c["exhausted_exams"] > 0.5:
             print(

@@ -216,6 +216,39 @@ def bellman_plan(budget: int, options: Sequence[dict[str, Sequence[Sample]]]) ->
     return Plan(value=float(values[0, budget]), first=first, table=table, values=values)
 
 
+def policy_value(
+    budget: int, samples: Sequence[Sequence[Sample]], attempt: Sequence[bool]
+) -> float:
+    """Expected reward of a fixed policy: problem i is attempted iff ``attempt[i]``, whatever the
+    tokens left (a sample longer than them is cut: reward 0, budget 0 afterwards) — the same
+    recursion as ``bellman_plan`` with the action fixed instead of maximised. The reference
+    policies "attempt every problem" and "attempt all but the hardest tier" are two of these."""
+    budget = _check_budget(budget)
+    values = np.zeros(budget + 1)  # V_{i+1}(b), b = 0..B
+    for problem, chosen in zip(reversed(samples), reversed(attempt), strict=True):
+        if chosen:
+            values = _option_q(problem, values)
+    return float(values[budget])
+
+
+def attempt_probabilities(plan: Plan, samples: Sequence[Sequence[Sample]]) -> list[float]:
+    """P(the plan attempts problem i) when every attempt costs a draw from its samples: the
+    distribution of tokens left is carried forward from B through ``plan.table``."""
+    size = len(plan.values[0])  # B + 1
+    left = np.zeros(size)
+    left[size - 1] = 1.0  # all B tokens before problem 0
+    out = []
+    for row, problem in zip(plan.table, samples, strict=True):
+        solve = np.array([a != SKIP for a in row])
+        out.append(float(left[solve].sum()))
+        nxt = np.where(solve, 0.0, left)  # skipped: tokens left unchanged
+        for b in np.flatnonzero(solve & (left > 0)):
+            for tokens, _ in problem:
+                nxt[max(b - int(tokens), 0)] += left[b] / len(problem)
+        left = nxt
+    return out
+
+
 # --------------------------------------------------------------------------- regret
 
 

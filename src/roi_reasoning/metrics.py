@@ -5,7 +5,9 @@ bootstrap CI over exams; Regret~ = (Score_easy − Score)/Score_easy on the grou
 share; oracle value V* = the hindsight MCKP optimum over profiled attempts (when a profile table
 is given), oracle regret V* − Score and gap (V* − Score)/V*; the Bellman-optimal ex-ante value
 V_bellman over the same profiled samples, gap (V_bellman − Score)/V_bellman and share
-Score/V_bellman; ``paired_diff``: the paired bootstrap CI of one method's score minus another's
+Score/V_bellman; two fixed reference policies over the same samples, "attempt every problem"
+and "attempt all but the hardest tier" (is allocation a decision at all here?), and the Bellman
+plan's attempt probability per tier; ``paired_diff``: the paired bootstrap CI of one method's score minus another's
 over the exams both answered; P1..PN accuracy; level accuracy and
 the (L+1)×(L+1) confusion (rows predicted, cols actual level) over reached, tagged, not-skipped
 problems whose segment finished (a skip's cost is not revealed; a segment the budget cut has a
@@ -26,12 +28,19 @@ from typing import Any
 import numpy as np
 
 from roi_reasoning.exams import KINDS
-from roi_reasoning.knapsack import bellman_plan, hindsight_oracle, normalised_gap, regret_tilde
+from roi_reasoning.knapsack import (
+    attempt_probabilities,
+    bellman_plan,
+    hindsight_oracle,
+    normalised_gap,
+    policy_value,
+    regret_tilde,
+)
 from roi_reasoning.records import STATUSES, ExamOutcome, Profiles
 
 # (problem ids and points in exam order, budget) -> (hindsight V*, Bellman V): the same exam
 # appears once per method (and per run), and its oracles depend only on this key
-OracleCache = dict[tuple[tuple[tuple[str, float], ...], int], tuple[float, float]]
+OracleCache = dict[tuple[tuple[tuple[str, float], ...], int], dict[str, Any]]
 
 
 def bootstrap_ci(values: Sequence[float], *, n: int = 2000, seed: int = 0) -> dict[str, float]:
@@ -99,41 +108,84 @@ def _levels(cell: Sequence[ExamOutcome], n_levels: int) -> dict[str, Any]:
     }
 
 
-def exam_oracles(exam: ExamOutcome, profiles: Profiles) -> tuple[float, float] | None:
-    """(hindsight V*, Bellman V) of one exam from its problems' profiled (tokens, correct)
-    samples, rewards = points·correct, in the exam's order at its budget; None when a problem
-    has no profiled sample. Bellman: one "solve" option per problem whose cost/reward is drawn
-    from its samples, skip always allowed, a sample longer than the tokens left is cut (0)."""
-    problems = sorted(exam.outcomes, key=lambda o: o.position)
-    if any(not profiles.get(o.problem_id) for o in problems):
+def allocation_values(
+    problems: Sequence[tuple[str, float, str]],
+    budget: int,
+    profiles: Profiles,
+    hardest: str | None = None,
+) -> dict[str, Any] | None:
+    """The oracle and reference values of one exam from its problems' profiled (tokens, correct)
+    samples; ``problems`` are (id, points, tier) in exam order, rewards = points·correct. None
+    when a problem has no profiled sample.
+
+    ``oracle_value``: hindsight V*; ``bellman_value``: the Bellman-optimal ex-ante policy (one
+    "solve" option per problem drawn from its samples, skip always allowed, a sample longer than
+    the tokens left is cut: 0); ``attempt_all_value``: attempt every problem in order;
+    ``all_but_hardest_value``: attempt all but the ``hardest`` tier's problems (None without
+    ``hardest``); ``bellman_attempts``: per tier, the Bellman plan's probability of attempting
+    that tier's problem (mean over the exam's problems of that tier)."""
+    if any(not profiles.get(pid) for pid, _, _ in problems):
         return None
-    samples = [[(t, o.points * float(c)) for t, c in profiles[o.problem_id]] for o in problems]
-    v_star = hindsight_oracle(exam.budget, samples)[0]
-    v_bellman = bellman_plan(exam.budget, [{"solve": s} for s in samples]).value
-    return v_star, v_bellman
+    samples = [[(t, pts * float(c)) for t, c in profiles[pid]] for pid, pts, _ in problems]
+    plan = bellman_plan(budget, [{"solve": s} for s in samples])
+    tiers = [tier for _, _, tier in problems]
+    attempts: dict[str, list[float]] = defaultdict(list)
+    for tier, p in zip(tiers, attempt_probabilities(plan, samples), strict=True):
+        attempts[tier].append(p)
+    skip_hardest = None
+    if hardest is not None:
+        skip_hardest = policy_value(budget, samples, [t != hardest for t in tiers])
+    return {
+        "oracle_value": hindsight_oracle(budget, samples)[0],
+        "bellman_value": plan.value,
+        "attempt_all_value": policy_value(budget, samples, [True] * len(samples)),
+        "all_but_hardest_value": skip_hardest,
+        "bellman_attempts": {t: float(np.mean(v)) for t, v in attempts.items()},
+    }
+
+
+def exam_oracles(
+    exam: ExamOutcome, profiles: Profiles, hardest: str | None = None
+) -> dict[str, Any] | None:
+    """``allocation_values`` of a scored exam (its outcomes in position order)."""
+    order = sorted(exam.outcomes, key=lambda o: o.position)
+    problems = [(o.problem_id, float(o.points), o.tier) for o in order]
+    return allocation_values(problems, exam.budget, profiles, hardest)
+
+
+ORACLE_VALUES = ("oracle_value", "bellman_value", "attempt_all_value", "all_but_hardest_value")
 
 
 def _oracles(
-    cell: Sequence[ExamOutcome], profiles: Profiles | None, cache: OracleCache
-) -> tuple[float | None, float | None]:
-    """Mean hindsight V* and Bellman V over the cell's exams (None, None) without profiles."""
+    cell: Sequence[ExamOutcome], profiles: Profiles | None, cache: OracleCache, hardest: str | None
+) -> dict[str, Any]:
+    """``allocation_values`` averaged over the cell's exams ({} without a complete profile)."""
     if not profiles:
-        return None, None
-    pairs = []
+        return {}
+    found = []
     for exam in cell:
         order = sorted(exam.outcomes, key=lambda o: o.position)
         key = (tuple((o.problem_id, float(o.points)) for o in order), exam.budget)
         if key not in cache:
-            found = exam_oracles(exam, profiles)
-            if found is None:
-                return None, None
-            cache[key] = found
-        pairs.append(cache[key])
-    v_star, v_bellman = np.mean(pairs, axis=0)
-    return float(v_star), float(v_bellman)
+            values = exam_oracles(exam, profiles, hardest)
+            if values is None:
+                return {}
+            cache[key] = values
+        found.append(cache[key])
+    out: dict[str, Any] = {
+        k: None if found[0][k] is None else float(np.mean([f[k] for f in found]))
+        for k in ORACLE_VALUES
+    }
+    by_tier: dict[str, list[float]] = defaultdict(list)
+    for f in found:
+        for tier, p in f["bellman_attempts"].items():
+            by_tier[tier].append(p)
+    out["bellman_attempt_by_tier"] = {t: float(np.mean(v)) for t, v in by_tier.items()}
+    return out
 
 
-def _oracle_fields(score: float, v_star: float | None, v_bellman: float | None) -> dict[str, Any]:
+def _oracle_fields(score: float, oracles: dict[str, Any]) -> dict[str, Any]:
+    v_star, v_bellman = oracles.get("oracle_value"), oracles.get("bellman_value")
     return {
         "oracle_value": v_star,
         "oracle_regret": None if v_star is None else v_star - score,
@@ -141,6 +193,9 @@ def _oracle_fields(score: float, v_star: float | None, v_bellman: float | None) 
         "bellman_value": v_bellman,
         "bellman_gap": None if v_bellman is None else normalised_gap(v_bellman, score),
         "bellman_share": None if not v_bellman else score / v_bellman,
+        "attempt_all_value": oracles.get("attempt_all_value"),
+        "all_but_hardest_value": oracles.get("all_but_hardest_value"),
+        "bellman_attempt_by_tier": oracles.get("bellman_attempt_by_tier"),
     }
 
 
@@ -151,9 +206,11 @@ def cell_metrics(
     profiles: Profiles | None = None,
     seed: int = 0,
     cache: OracleCache | None = None,
+    hardest: str | None = None,
 ) -> dict[str, Any]:
     """The metrics of one cell (exams of one method, paper kind and budget); ``attempts`` from
-    ``_attempt_index`` over all outcomes, ``cache`` shares oracle values across cells."""
+    ``_attempt_index`` over all outcomes, ``cache`` shares oracle values across cells,
+    ``hardest`` names the tier the "attempt all but the hardest" reference skips."""
     n = max(len(e.outcomes) for e in cell)
     scores = [e.score for e in cell]
     pos_correct = np.zeros(n)
@@ -171,7 +228,7 @@ def cell_metrics(
     levels = _levels(cell, len(bounds) + 1)
     total = sum(counts.values())
     score = bootstrap_ci(scores, seed=seed)
-    v_star, v_bellman = _oracles(cell, profiles, {} if cache is None else cache)
+    oracles = _oracles(cell, profiles, {} if cache is None else cache, hardest)
     return {
         "method": cell[0].method,
         "kind": cell[0].kind,
@@ -179,7 +236,7 @@ def cell_metrics(
         "n_exams": len(cell),
         "score": score,
         "regret_tilde": None,  # filled in by compute_cells, which sees the Easy paper
-        **_oracle_fields(score["mean"], v_star, v_bellman),
+        **_oracle_fields(score["mean"], oracles),
         "position_accuracy": (pos_correct / np.maximum(pos_count, 1)).tolist(),
         "position_tokens": (pos_tokens / np.maximum(pos_count, 1)).tolist(),
         **levels,
@@ -223,8 +280,10 @@ def compute_cells(
     *,
     profiles: Profiles | None = None,
     seed: int = 0,
+    hardest: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One metrics dict per (method, kind, budget), ordered by method, budget, kind."""
+    """One metrics dict per (method, kind, budget), ordered by method, budget, kind;
+    ``hardest``: the tier the "attempt all but the hardest" reference value skips."""
     groups: dict[tuple[str, str, int], list[ExamOutcome]] = defaultdict(list)
     for e in outcomes:
         groups[(e.method, e.kind, e.budget)].append(e)
@@ -233,7 +292,7 @@ def compute_cells(
     cells = []
     for key in sorted(groups, key=_cell_key):
         cell = groups[key]
-        metrics = cell_metrics(cell, bounds, attempts, profiles, seed, cache)
+        metrics = cell_metrics(cell, bounds, attempts, profiles, seed, cache, hardest)
         easy = groups.get((key[0], "easy", key[2]))
         if easy is not None:
             metrics["regret_tilde"] = _regret_tilde(easy, cell)

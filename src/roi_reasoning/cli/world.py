@@ -22,15 +22,29 @@ def _config(args: argparse.Namespace) -> WorldConfig:
 
 
 def summary(meta: dict[str, Any]) -> str:
-    """A few lines for people: accuracies per tier, paper scores per budget, timings."""
+    """A few lines for people: single and in-paper accuracies, the allocation table, the
+    world's checks, timings."""
     q = meta["quality"]
     tiers = ", ".join(
-        f"{t} {r['accuracy']:.0%} ({r['tokens']:.0f} tok)" for t, r in q["single"].items()
+        f"{t} {r['accuracy']:.0%} ({r.get('tokens_median', r['tokens']):.0f} tok)"
+        for t, r in q["single"].items()
     )
-    lines = [f"single problems: {tiers}"]
+    lines = [f"single problems (greedy, median tokens): {tiers}"]
+    for kind, row in q["papers"].get("positions", {}).items():
+        cells = ", ".join(f"P{i} {p['tier']} {p['accuracy']:.0%}" for i, p in enumerate(row, 1))
+        lines.append(f"{kind} paper at the loose budget: {cells}")
     for budget, row in q["papers"]["score"].items():
         lines.append(f"papers {budget}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()))
     lines.append(f"N=3 answers in order: {q['papers']['in_order']:.0%}")
+    for budget, row in q.get("allocation", {}).items():
+        cells = ", ".join(
+            f"{k} {c['v_bellman']:.2f}/{c['attempt_all']:.2f}/{c['all_but_hardest']:.2f}"
+            for k, c in row.items()
+        )
+        lines.append(f"V_bellman/attempt all/all but hardest {budget}: {cells}")
+    if "checks" in q:
+        failed = [k for k, ok in q["checks"].items() if not ok]
+        lines.append("checks: " + ("all passed" if not failed else "FAILED " + ", ".join(failed)))
     s = meta["seconds"]
     lines.append(
         f"built in {s['total']:.0f} s (train {s['train']:.0f} s, measure {s['measure']:.0f} s)"
@@ -54,6 +68,13 @@ def cmd_world_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_world_ship(args: argparse.Namespace) -> int:
+    from roi_reasoning.world.shipped import PRETRAINED, ship
+
+    print(ship(args.build, args.out or PRETRAINED))
+    return 0
+
+
 def cmd_world_data(args: argparse.Namespace) -> int:
     from roi_reasoning.validate import check_out_dir
     from roi_reasoning.world.problems import write_world
@@ -74,12 +95,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out", help="cache folder (default: $ROI_CACHE/world); the model lands in <out>/<hash>"
     )
     build.add_argument(
-        "--force", action="store_true", help="rebuild even if a complete build exists"
+        "--force",
+        action="store_true",
+        help="train even if a complete build exists or the config is the shipped world's",
     )
     build.add_argument("--config", help="YAML with WorldConfig keys (defaults: the dataclass)")
     build.add_argument("--seed", type=int)
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(handler=cmd_world_build)
+    shipping = actions.add_parser(
+        "ship", help="copy a built world into the package's pretrained folder (with a manifest)"
+    )
+    shipping.add_argument("build", help="a complete world folder from `roi world build`")
+    shipping.add_argument("--out", help="destination (default: roi_reasoning/world/pretrained)")
+    shipping.set_defaults(handler=cmd_world_ship)
     data = actions.add_parser("data", help="write the tier JSONL files only (no torch)")
     data.add_argument(
         "--out", required=True, help="folder for easy/medium/hard(.train|.test).jsonl"

@@ -1,24 +1,26 @@
 """Train the world's tiny base model from scratch: our CPU stand-in for an instruct model.
 
 Training data are chat conversations: the prompt is ``formats.render_prompt(exam, method)`` for
-exams from ``exams.build_exams`` over the world's train split (N=1 single problems and N=3 papers
-of every kind, methods base / plan-and-solve / least-to-most / budget), the completion is every
-problem's worked solution in order, each as ``## Problem i\\n<solution>`` — never a tag, never NA,
-whatever the budget says. A small Llama (2 layers, hidden 96: 0.35 M parameters) learns them
-with the loss on completion tokens only (``world.train``: a plain PyTorch loop, data-parallel
-over two threads; this is a world builder, not the MFT stage), for a fixed number of steps.
-Whether such a model learns to copy operands and carry is a matter of its initialisation and of
-the CPU's float kernels (measured on one AMD EPYC: 1 of 3 initialisations of world seed 0 and 0
-of 1 of seed 1 solved ≥ 40 % of medium problems; 4 layers, more N=3 conversations or fewer
-hard ones did not make every seed learn it either; twice the steps and conversations raised
-every seed's 3-problem paper score, seed 2's Easy papers to perfect, but cost ~100 s the
-10-minute demo lacks), so a quality gate measures held-out single medium problems after
-training: a model below ``min_medium_accuracy`` is trained again from another
-initialisation, up to ``attempts`` times, and the best attempt is kept (``world.json`` records
-each under ``gate``). Measured on the default config: ~2 minutes per attempt on 2 cores;
-held-out single-problem accuracy of a kept build easy ≈ 100 %, medium ≈ 60 %, hard 0 % (its
-solutions run past the tight budget). Multi-problem papers stay weaker than single problems
-(the model copies numbers from the wrong problem); MFT's multi-problem targets teach them.
+exams from ``exams.build_exams`` over the world's train split (half N=1 single problems, half
+N=3 papers of every kind; methods base / plan-and-solve / least-to-most / budget), the completion
+is every problem's worked solution in order, each as ``## Problem i\\n<solution>`` — never a
+tag, never NA, whatever the budget says. A small Llama (2 layers, hidden 96: 0.35 M parameters)
+learns them with the loss on completion tokens only (``world.train``: a plain PyTorch loop,
+data-parallel over two threads, checkpointed so an interrupted build resumes; this is a world
+builder, not the MFT stage), for a fixed number of steps (~9 minutes on 2 cores).
+
+What it takes (measured on world seed 0, AMD EPYC; README "The embedded world"): with 85 %
+single problems and a quarter of today's steps the model solved single problems but not
+papers (it copied operands from the wrong problem); half the conversations as papers and 4×
+the steps make its in-paper accuracy match its single-problem accuracy. Hard problems were
+solved more often inside papers than alone while single hard problems were rare in training,
+so half the single conversations are hard ones.
+
+A quality gate measures every attempt (``world.quality``: greedy singles and papers over
+held-out problems, the allocation table from a T=1 profile) against the world's specification
+(``quality.checks``); an attempt failing a check is followed by another from a new
+initialisation, up to ``attempts``, and the attempt passing most checks is kept (``world.json``
+records each under ``gate``).
 
 The output folder ``<cache>/world/<config hash>`` holds the model, the tokenizer (with its chat
 template), the tier files and ``world.json`` (config, hash, files, timings, measured accuracies).
@@ -50,12 +52,13 @@ from roi_reasoning.world.tokenizer import build_tokenizer, world_corpus
 from roi_reasoning.world.train import Example, train_model
 
 TRAIN_METHODS = ("base", "plan-and-solve", "least-to-most", "budget")
+PAPER_CHUNK = 33_000  # groups per build_exams call (× 3 kinds ≤ its 100,000-exam limit)
 WORLD_FILE = "world.json"
 
 
 def config_hash(cfg: WorldConfig) -> str:
     """Stable short hash of everything that determines the built world."""
-    blob = json.dumps({"format": 1, **cfg.to_dict()}, sort_keys=True)
+    blob = json.dumps({"format": 2, **cfg.to_dict()}, sort_keys=True)  # 2: long-chain hard tier
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -93,17 +96,19 @@ def training_exams(train: dict[str, list[Problem]], cfg: WorldConfig, count: int
     n_groups = count - n_single
     rng = random.Random(f"roi-world-exams:{cfg.seed}")
     papers: list[Exam] = []
-    if n_groups > 0:
+    # Drawn in chunks: the world's training set is not bound by the exam-file limit that
+    # build_exams keeps for user input (100,000 exams = 33,333 groups of three kinds).
+    for start in range(0, n_groups, PAPER_CHUNK):
         drawn = build_exams(
             train,
             n=3,
             kinds=("easy", "medium", "hard"),
             budgets=[cfg.budgets[0]],
-            count=n_groups,
-            seed=cfg.seed + 1,
+            count=min(PAPER_CHUNK, n_groups - start),
+            seed=cfg.seed + 1 + start,  # chunk 0 keeps the seed of a one-chunk draw
         )
         # One kind per drawn group (three orderings of the same problems teach little more).
-        papers = [drawn[3 * g + rng.randrange(3)] for g in range(n_groups)]
+        papers += [drawn[3 * g + rng.randrange(3)] for g in range(len(drawn) // 3)]
     exams = exams[:n_single] + papers[: count - n_single]
     budgets = list(cfg.budgets)
     exams = [Exam(e.id, e.group, e.kind, rng.choice(budgets), e.problems) for e in exams]
@@ -175,10 +180,9 @@ def is_complete(folder: Path, cfg: WorldConfig | None = None) -> bool:
     return json.loads(meta.read_text()).get("config_hash") == config_hash(cfg)
 
 
-def gate_score(quality: dict[str, Any]) -> float:
-    """What the quality gate reads: held-out single medium problems solved (greedy, loose budget).
-    Measured: good builds 0.58-0.87, builds that never learned to copy operands 0.10-0.25."""
-    return float(quality["single"]["medium"]["accuracy"])
+def gate_score(quality: dict[str, Any]) -> int:
+    """What the quality gate reads: how many of the world's checks (``quality.checks``) pass."""
+    return sum(quality["checks"].values())
 
 
 def attempt_config(cfg: WorldConfig, attempt: int) -> WorldConfig:
@@ -188,19 +192,27 @@ def attempt_config(cfg: WorldConfig, attempt: int) -> WorldConfig:
 
 
 def _train_gated(
-    folder: Path, cfg: WorldConfig, tokenizer: Any, examples: list, test: dict, progress: bool
+    folder: Path,
+    cfg: WorldConfig,
+    tokenizer: Any,
+    examples: list,
+    test: dict,
+    progress: bool,
+    partial: Path,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Train (and measure) up to ``cfg.attempts`` models until one passes the gate; save the
-    best in ``folder``. Returns it and every attempt's record."""
-    from roi_reasoning.world.quality import measure
+    best in ``folder``. Returns it and every attempt's record. Training checkpoints live in
+    ``partial`` (``attempt-<k>.pt``), so an interrupted build resumes where it stopped."""
+    from roi_reasoning.world.quality import PROFILE_FILE, measure
 
     best, records = None, []
     for attempt in range(cfg.attempts):
         run = attempt_config(cfg, attempt)
         model = new_model(run, tokenizer)
-        stats = train_model(model, examples, run, tokenizer.pad_token_id, progress)
+        checkpoint = partial / f"attempt-{attempt}.pt"
+        stats = train_model(model, examples, run, tokenizer.pad_token_id, progress, checkpoint)
         t0 = time.perf_counter()
-        quality = measure(model, tokenizer, test, cfg)
+        quality = measure(model, tokenizer, test, cfg, folder / f"profile-test.{attempt}.jsonl")
         score = gate_score(quality)
         records.append(
             {
@@ -213,20 +225,47 @@ def _train_gated(
         )
         if best is None or score > records[best[0]]["gate_score"]:
             best = (attempt, model)
-        if score >= cfg.min_medium_accuracy:
+        if score == len(quality["checks"]):
             break
         if progress and attempt + 1 < cfg.attempts:
+            failed = ", ".join(k for k, ok in quality["checks"].items() if not ok)
             print(
-                f"world: attempt {attempt} solved {score:.0%} of medium problems "
-                f"(< {cfg.min_medium_accuracy:.0%}); training again from another initialisation",
+                f"world: attempt {attempt} failed {failed}; "
+                "training again from another initialisation",
                 file=sys.stderr,
             )
     best[1].save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+    for attempt in range(len(records)):  # the kept attempt's profile is the world's
+        profile = folder / f"profile-test.{attempt}.jsonl"
+        if attempt == best[0]:
+            profile.replace(folder / PROFILE_FILE)
+        else:
+            profile.unlink(missing_ok=True)
     return best, records
 
 
-def _build_into(folder: Path, cfg: WorldConfig, progress: bool) -> dict[str, Any]:
+def machine() -> dict[str, str]:
+    """Where a build ran: greedy results are exact only on the same CPU kind and versions (float
+    kernels differ between CPUs)."""
+    import platform
+
+    import torch
+    import transformers
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            ln.split(":", 1)[1].strip()
+            for ln in cpuinfo.read_text().splitlines()
+            if ln.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    return {"cpu": cpu, "torch": torch.__version__, "transformers": transformers.__version__}
+
+
+def _build_into(folder: Path, cfg: WorldConfig, progress: bool, partial: Path) -> dict[str, Any]:
     """Data, tokenizer, training (gated), saving, measuring — everything in ``folder``."""
     t0 = time.perf_counter()
     files = write_world(folder / "data", cfg)
@@ -237,7 +276,9 @@ def _build_into(folder: Path, cfg: WorldConfig, progress: bool) -> dict[str, Any
     )
     examples = encode_examples(training_exams(train, cfg, cfg.examples), tokenizer, cfg, cfg.seed)
     prep_s = time.perf_counter() - t0
-    (chosen, model), attempts = _train_gated(folder, cfg, tokenizer, examples, test, progress)
+    (chosen, model), attempts = _train_gated(
+        folder, cfg, tokenizer, examples, test, progress, partial
+    )
     from roi_reasoning.world.quality import gold_costs
 
     kept = attempts[chosen]
@@ -249,19 +290,21 @@ def _build_into(folder: Path, cfg: WorldConfig, progress: bool) -> dict[str, Any
             t: {k: str(Path(p).relative_to(folder)) for k, p in f.items()} for t, f in files.items()
         },
         "parameters": sum(p.numel() for p in model.parameters()),
+        "machine": machine(),
         "vocab_size": len(tokenizer),
         "examples": len(examples),
         "training": kept["training"],
         "quality": kept["quality"],
         "gate": {
-            "min_medium_accuracy": cfg.min_medium_accuracy,
+            "checks": len(kept["quality"]["checks"]),
             "kept_attempt": chosen,
-            "passed": kept["gate_score"] >= cfg.min_medium_accuracy,
+            "passed": all(kept["quality"]["checks"].values()),
             "attempts": [
                 {k: v for k, v in a.items() if k != "quality"}
                 | {
                     "single": {t: r["accuracy"] for t, r in a["quality"]["single"].items()},
                     "papers": a["quality"]["papers"]["score"],
+                    "checks": a["quality"]["checks"],
                 }
                 for a in attempts
             ],
@@ -282,23 +325,34 @@ def build_world_model(
     force: bool = False,
 ) -> Path:
     """Folder ``<out_dir>/<config hash>`` with the world model, tokenizer, tier files and
-    ``world.json``; built (≈ 2-3 minutes on 2 idle cores) unless a complete one exists.
-    ``out_dir`` defaults to ``default_cache_dir()``; ``force`` rebuilds."""
+    ``world.json``. A complete folder is returned as it is; the config of the build shipped in
+    the package (``world.shipped``) is installed from it; any other is built (~11 minutes per
+    training attempt on 2 idle cores). ``out_dir`` defaults to ``default_cache_dir()``;
+    ``force`` trains even when a complete or a shipped build exists."""
+    from roi_reasoning.world.shipped import install_shipped, shipped_config_hash
+
     cfg = cfg or WorldConfig()
     root = Path(out_dir) if out_dir is not None else default_cache_dir()
     final = root / config_hash(cfg)
     if is_complete(final, cfg) and not force:
         return final
+    if not force and shipped_config_hash() == config_hash(cfg):
+        shutil.rmtree(final, ignore_errors=True)  # an incomplete folder of an earlier run
+        root.mkdir(parents=True, exist_ok=True)
+        return install_shipped(final, cfg)  # the default world ships built: no training
     tmp = root / f"{final.name}.tmp-{os.getpid()}"
+    partial = root / f"{final.name}.partial"  # training checkpoints: survive a crash
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    partial.mkdir(exist_ok=True)
     try:
-        meta = _build_into(tmp, cfg, progress)
+        meta = _build_into(tmp, cfg, progress, partial)
         (tmp / WORLD_FILE).write_text(json.dumps(meta, indent=2))
         if is_complete(final, cfg) and not force:
             return final  # a concurrent build finished first: keep its folder
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)  # whole folder or nothing: readers never see a half-built world
+        shutil.rmtree(partial, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final

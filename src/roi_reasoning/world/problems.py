@@ -5,12 +5,21 @@ writes its arithmetic (``Monday: sells 4. 9 - 4 = 5.``), then ``Answer: \\boxed{
 solution's token cost grows with the number and size of its steps (costs in world tokens,
 header ``## Problem i`` included, default bounds 48/96/192):
 
-- ``easy``: 1-2 additions/subtractions of one-digit numbers, no carry (27-42 tokens: Level-0),
+- ``easy``: 1-2 additions/subtractions of one-digit numbers, no carry (27-44 tokens: Level-0),
 - ``medium``: a chain of 3-5 additions/subtractions of one-digit numbers, with carries and
-  borrows (51-87 tokens: Level-1),
-- ``hard``: a chain of 6-8 steps on two-digit numbers with 2-3 multiplications, each worked out
-  by place value (``300 * 6 = 1800``) and summed (109-311 tokens: Level-2/3, over the tight
-  budget of 128).
+  borrows (51-89 tokens: Level-1),
+- ``hard``: a chain of 7-9 of the medium tier's steps under labels of its own (``January:`` ..
+  ``September:``), one of them a coin toss (``March: tosses a coin: buys 8 more if heads, 5
+  more if tails.``; the solution names the side, ``It lands tails. 10 + 5 = 15.``) (113-160
+  tokens: Level-2). A model learns the chain reliably but can only guess the coin:
+  a hard problem is a gamble that pays about one time in two, whatever the model's size or
+  training — success is uncertain ex ante, as the paper's knapsack assumes. (Chains alone were
+  solved 62 % to 100 % of the time depending on how much the model trained on them; harder
+  arithmetic, never.)
+
+With the default budgets the three problems of a paper never fit the tight budget (128)
+together and always fit the loose one (320): at the tight budget the hard problem is worth
+skipping, at the loose one worth attempting — the allocation decision of ROI-Reasoning.
 
 Rows have the shape of ``../shared/data`` (id, question, answer, solution, source, level,
 subject); ``level`` is the number of operations in the chain. Row ``i`` of a tier depends only on
@@ -30,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 TIERS = ("easy", "medium", "hard")
+HARD_STEPS = (7, 9)  # operations in a hard chain, its coin toss included (inclusive range)
 NAMES = ("Ann", "Ben", "Mia", "Tom", "Eva", "Sam", "Lia", "Max")
 THINGS = ("apples", "coins", "books", "cards", "stamps", "shells")
 
@@ -50,24 +60,27 @@ class WorldConfig:
     num_layers: int = 2
     num_heads: int = 4
     # training: a fixed number of optimiser steps (deterministic), a wall-clock guard
-    steps: int = 3800
+    steps: int = 15200
     batch_tokens: int = 512  # padded tokens per worker and step
     lr: float = 3e-3
     warmup: int = 50  # steps
-    single_fraction: float = 0.85  # share of training conversations with one problem (else N=3)
-    tier_weights: tuple[float, ...] = (0.3, 0.55, 0.15)  # single problems per tier
+    single_fraction: float = 0.5  # share of training conversations with one problem (else N=3)
+    tier_weights: tuple[float, ...] = (0.2, 0.3, 0.5)  # single problems per tier
     bare_fraction: float = 0.0  # share whose prompt is the problem list alone (no instructions)
-    examples: int = 20000  # training conversations generated (steps cycle through them)
+    examples: int = 60000  # training conversations generated (steps cycle through them)
     workers: int = 2  # data-parallel threads (one per core)
-    max_train_seconds: float = 900.0  # stop early (and record it) on a much slower machine
-    eval_size: int = 60  # held-out single problems per tier measured after training
-    # Quality gate: a build whose base model solves fewer than ``min_medium_accuracy`` of the
-    # held-out single medium problems (greedy) is trained again from another initialisation, at
-    # most ``attempts`` times in all; the best attempt is kept and world.json records every one.
-    # MFT's targets are the base model's own correct samples: a model that has not learned the
-    # carries leaves MFT only refusals to teach. 0 turns the gate off.
-    min_medium_accuracy: float = 0.4
-    attempts: int = 3
+    max_train_seconds: float = 2400.0  # stop early (and record it) on a much slower machine
+    # Measured after training (greedy): single problems and N=3 papers over the first
+    # ``eval_size`` test problems per tier; the allocation table from ``profile_k`` samples at
+    # T=1 of the ``profile_size`` test problems per tier that ``roi demo`` evaluates (both
+    # capped at ``test_size``).
+    eval_size: int = 200
+    profile_size: int = 60
+    profile_k: int = 4
+    # Quality gate: a build that fails any of ``world.quality.checks`` (the world's spec) is
+    # trained again from another initialisation, at most ``attempts`` times in all; the attempt
+    # passing most checks is kept, and world.json records every one. 1 turns retraining off.
+    attempts: int = 2
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, part of the hash
 
     def __post_init__(self) -> None:
@@ -80,6 +93,9 @@ class WorldConfig:
             raise ValueError(f"need {len(TIERS)} tier_weights and workers >= 1")
         if self.attempts < 1:
             raise ValueError(f"attempts must be >= 1, got {self.attempts}")
+        for name in ("eval_size", "profile_size", "profile_k"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
@@ -90,26 +106,18 @@ class WorldConfig:
 # question and in the solution (the world tokenizer attaches a leading space to a number).
 
 
-def _mul_steps(x: int, k: int) -> list[str]:
-    """``x * k`` worked by place value: one product per nonzero digit of ``x``, then their sum."""
-    if x < 10:
-        return [f"{x} * {k} = {x * k}"]
-    digits = str(x)
-    parts = [int(d) * 10 ** (len(digits) - 1 - j) for j, d in enumerate(digits) if d != "0"]
-    steps = [f"{p} * {k} = {p * k}" for p in parts]
-    if len(parts) > 1:
-        steps.append(" + ".join(str(p * k) for p in parts) + f" = {x * k}")
-    return steps
-
-
-def apply_op(x: int, op: str, v: int) -> tuple[int, str]:
-    """New value and the worked arithmetic of one operation (``45 - 12 = 33``)."""
+def apply_op(x: int, op: str, v: Any) -> tuple[int, str]:
+    """New value and the worked arithmetic of one operation (``45 - 12 = 33``). A ``coin``
+    operation's ``v`` is (heads operand, tails operand, heads?): its work names the side first
+    (``It lands tails. 23 + 8 = 31``)."""
+    if op == "coin":
+        heads, tails, is_heads = v
+        add = heads if is_heads else tails
+        return x + add, f"It lands {'heads' if is_heads else 'tails'}. {x} + {add} = {x + add}"
     if op == "add":
         return x + v, f"{x} + {v} = {x + v}"
     if op == "sub":
         return x - v, f"{x} - {v} = {x - v}"
-    if op == "mul":
-        return x * v, ", ".join(_mul_steps(x, v))
     raise ValueError(f"unknown operation {op!r}")
 
 
@@ -120,16 +128,14 @@ def _add_or_sub(rng: random.Random, x: int, lo: int, hi: int) -> tuple[str, int]
     return "add", rng.randint(lo, hi)
 
 
-Ops = list[tuple[str, int]]
+Ops = list[tuple[str, Any]]
 
 
-def _chain(rng: random.Random, start: int, n: int, lo: int, hi: int, muls: int = 0) -> Ops:
-    """``n`` operations from ``start``: additions/subtractions of ``lo..hi``, ``muls`` of them
-    (at random places) multiplications by 2..9."""
-    where = set(rng.sample(range(n), muls))
+def _chain(rng: random.Random, start: int, n: int, lo: int, hi: int) -> Ops:
+    """``n`` additions/subtractions of ``lo..hi`` from ``start``, the value kept positive."""
     ops, x = [], start
-    for i in range(n):
-        op = ("mul", rng.randint(2, 9)) if i in where else _add_or_sub(rng, x, lo, hi)
+    for _ in range(n):
+        op = _add_or_sub(rng, x, lo, hi)
         ops.append(op)
         x = apply_op(x, *op)[0]
     return ops
@@ -145,7 +151,20 @@ def _chain(rng: random.Random, start: int, n: int, lo: int, hi: int, muls: int =
 LABELS = {
     "easy": ("First:", "Then:"),
     "medium": ("Monday:", "Tuesday:", "Wednesday:", "Thursday:", "Friday:"),
-    "hard": tuple(f"Step {k}:" for k in range(1, 9)),
+    # Hard chains reuse the medium steps under labels of their own (one distinct word per line:
+    # with "Step 1:".."Step 9:" lines told apart by a digit alone, 2 of 3 initialisations never
+    # learned to find the right line again).
+    "hard": (
+        "January:",
+        "February:",
+        "March:",
+        "April:",
+        "May:",
+        "June:",
+        "July:",
+        "August:",
+        "September:",
+    ),
 }
 VERBS = {
     "easy": {
@@ -162,13 +181,17 @@ VERBS = {
         ),
         "sub": ("sells {v}", "returns {v}", "donates {v}", "ships {v}", "throws away {v}"),
     },
-    "hard": {"add": ("add {v}",), "sub": ("subtract {v}",), "mul": ("multiply by {v}",)},
+    "hard": {
+        "coin": ("tosses a coin: buys {v[0]} more if heads, {v[1]} more if tails",),
+    },
 }
 
 
 def _phrases(rng: random.Random, tier: str, ops: Ops) -> list[str]:
-    """One phrase per operation; no verb twice in a problem (hard reuses its three)."""
-    pools = {op: list(v) for op, v in VERBS[tier].items()}
+    """One phrase per operation; no verb twice in a problem until its pool runs out (then the
+    last one repeats). Hard problems draw from the medium verbs."""
+    verbs = {**VERBS["medium"], **VERBS["hard"]} if tier == "hard" else VERBS[tier]
+    pools = {op: list(v) for op, v in verbs.items()}
     for pool in pools.values():
         rng.shuffle(pool)
     out = []
@@ -201,10 +224,17 @@ def _medium(rng: random.Random) -> tuple[str, str, int, Ops]:
 
 
 def _hard(rng: random.Random) -> tuple[str, str, int, Ops]:
-    start = rng.randint(11, 99)
-    n = rng.randint(6, 8)
-    ops = _chain(rng, start, n, 10, 99, muls=rng.randint(2, 3))
-    return f"Start with {start}.", "What is the final number?", start, ops
+    """A long chain of the medium tier's steps (one-digit additions/subtractions), one of them a
+    coin toss that adds one of two numbers: 7-9 steps in all. A model learns the chain
+    reliably; the coin it can only guess, so success is a gamble (about one in two) after the
+    whole chain's cost (~115-160 tokens, more than the tight budget leaves)."""
+    thing = rng.choice(THINGS)
+    start = rng.randint(2, 9)
+    n = rng.randint(HARD_STEPS[0], HARD_STEPS[1])
+    ops = _chain(rng, start, n - 1, 2, 9)
+    heads, tails = rng.sample(range(2, 10), 2)
+    ops.insert(rng.randrange(n), ("coin", (heads, tails, rng.random() < 0.5)))
+    return f"A shop owns {start} {thing}.", f"How many {thing} does the shop own now?", start, ops
 
 
 _TIER_MAKERS = {"easy": _easy, "medium": _medium, "hard": _hard}

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from roi_reasoning.world.problems import WorldConfig
@@ -105,6 +106,12 @@ class _Replicas:
         for m in self.models:
             m.train()
 
+    def load(self, weights: dict[str, Any], optimizer: dict[str, Any]) -> None:
+        """Restore a checkpoint into every replica and the optimiser."""
+        for m in self.models:
+            m.load_state_dict(weights)
+        self.opt.load_state_dict(optimizer)
+
     def step(self, batches: list[dict[str, Any]], lr: float) -> tuple[float, int]:
         """(mean loss over the step's completion tokens, completion tokens)."""
         import torch
@@ -134,42 +141,91 @@ class _Replicas:
         return loss, sum(counts)
 
 
+CHECKPOINT_EVERY = 500  # optimiser steps between checkpoints (~20 s of training on 2 cores)
+
+
+def _save(path: Path, replicas: _Replicas, stream: _Batches, state: dict[str, Any]) -> None:
+    """Everything a resumed run needs to continue step for step: weights, optimiser, the batch
+    stream's position, and the counters (written to a temporary file, then renamed)."""
+    import torch
+
+    tmp = path.with_name(path.name + ".tmp")
+    blob = {
+        "model": replicas.models[0].state_dict(),
+        "optimizer": replicas.opt.state_dict(),
+        "stream": {"epoch": stream.epoch, "todo": stream.todo},
+        **state,
+    }
+    torch.save(blob, tmp)
+    tmp.replace(path)
+
+
+def _resume(path: Path, replicas: _Replicas, stream: _Batches) -> dict[str, Any]:
+    import torch
+
+    blob = torch.load(path, weights_only=False)
+    replicas.load(blob.pop("model"), blob.pop("optimizer"))
+    stream.epoch, stream.todo = blob["stream"]["epoch"], blob.pop("stream")["todo"]
+    return blob
+
+
 def train_model(
-    model: Any, examples: Sequence[Example], cfg: WorldConfig, pad_id: int, progress: bool = True
+    model: Any,
+    examples: Sequence[Example],
+    cfg: WorldConfig,
+    pad_id: int,
+    progress: bool = True,
+    checkpoint: Path | None = None,
 ) -> dict[str, Any]:
     """``cfg.steps`` AdamW steps; each step takes one batch per worker (``cfg.workers``).
-    Stops early after ``cfg.max_train_seconds`` (wall clock) and says so in the stats."""
+    Stops early after ``cfg.max_train_seconds`` of this run (wall clock) and says so in the
+    stats. With ``checkpoint`` (a file path), the state is saved every ``CHECKPOINT_EVERY``
+    steps and at the end, and a run that finds one continues from it: an interrupted build
+    resumes step for step (the batch order and the optimiser state are restored)."""
     import torch
     from tqdm import tqdm
 
     threads_before = torch.get_num_threads()
     torch.set_num_threads(1)  # intra-op threads only add overhead at this size
     replicas, stream = _Replicas(model, cfg), _Batches(examples, cfg)
-    losses: list[float] = []
-    start, cpu0, step, tokens = time.perf_counter(), time.process_time(), 0, 0
-    bar = tqdm(total=cfg.steps, desc="world train", disable=not progress, file=sys.stderr)
+    state: dict[str, Any] = {"step": 0, "tokens": 0, "losses": [], "seconds": 0.0}
+    if checkpoint is not None and checkpoint.exists():
+        state = _resume(checkpoint, replicas, stream)
+    losses = state["losses"]
+    start, cpu0 = time.perf_counter(), time.process_time()
+    bar = tqdm(
+        total=cfg.steps,
+        initial=state["step"],
+        desc="world train",
+        disable=not progress,
+        file=sys.stderr,
+    )
     try:
-        while step < cfg.steps and time.perf_counter() - start < cfg.max_train_seconds:
+        while state["step"] < cfg.steps and time.perf_counter() - start < cfg.max_train_seconds:
             batches = [collate(examples, stream.next(), pad_id) for _ in replicas.models]
-            loss, count = replicas.step(batches, lr_at(step, cfg))
+            loss, count = replicas.step(batches, lr_at(state["step"], cfg))
             losses.append(loss)
-            tokens += count
-            step += 1
+            state["tokens"] += count
+            state["step"] += 1
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}")
+            done = state["step"] == cfg.steps
+            if checkpoint is not None and (state["step"] % CHECKPOINT_EVERY == 0 or done):
+                elapsed = state["seconds"] + time.perf_counter() - start
+                _save(checkpoint, replicas, stream, {**state, "seconds": elapsed})
     finally:
         bar.close()
         replicas.pool.shutdown()
         torch.set_num_threads(threads_before)
     model.eval()
-    seconds = time.perf_counter() - start
     return {
-        "steps": step,
-        "stopped_early": step < cfg.steps,
+        "steps": state["step"],
+        "stopped_early": state["step"] < cfg.steps,
         "epochs": stream.epoch,
-        "seconds": round(seconds, 1),
-        "cpu_seconds": round(time.process_time() - cpu0, 1),  # all threads together
-        "completion_tokens": tokens,
+        # wall-clock training time, summed over the runs of a resumed build
+        "seconds": round(state["seconds"] + time.perf_counter() - start, 1),
+        "cpu_seconds": round(time.process_time() - cpu0, 1),  # this run, all threads together
+        "completion_tokens": state["tokens"],
         "loss_first": round(sum(losses[:10]) / max(1, len(losses[:10])), 4),
         "loss_last": round(sum(losses[-10:]) / max(1, len(losses[-10:])), 4),
     }
