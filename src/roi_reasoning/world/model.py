@@ -7,7 +7,7 @@ is every problem's worked solution in order, each as ``## Problem i\\n<solution>
 tag, never NA, whatever the budget says. A small Llama (2 layers, hidden 96: 0.35 M parameters)
 learns them with the loss on completion tokens only (``world.train``: a plain PyTorch loop,
 data-parallel over two threads, checkpointed so an interrupted build resumes; this is a world
-builder, not the MFT stage), for a fixed number of steps (~9 minutes on 2 cores).
+builder, not the MFT stage), for a fixed number of steps (~8 minutes on 2 idle cores).
 
 What it takes (measured on world seed 0, AMD EPYC; README "The embedded world"): with 85 %
 single problems and a quarter of today's steps the model solved single problems but not
