@@ -28,7 +28,9 @@ SMALL = WorldConfig(train_size=120, test_size=40)
 # ------------------------------------------------------------------ independent gold answers
 
 _ADD = ("finds", "gets", "wins", "buys", "receives", "orders", "collects", "makes", "add")
+_ADD += ("loads", "packs", "stacks", "brings")
 _SUB = ("loses", "gives away", "breaks", "sells", "returns", "donates", "ships", "throws away")
+_SUB += ("exports", "unloads", "trades", "moves out")
 
 
 def recompute(question: str, solution: str) -> int:
@@ -39,7 +41,7 @@ def recompute(question: str, solution: str) -> int:
     sides = re.findall(r"\. It lands (heads|tails)\. ", solution)
     for line in lines[1:-1]:
         coin = re.fullmatch(
-            r"[A-Za-z]+: tosses a coin: buys (\d) more if heads, (\d) more if tails\.", line
+            r"[A-Za-z]+: tosses a coin: loads (\d) more if heads, (\d) more if tails\.", line
         )
         if coin:
             x += int(coin.group(1) if sides.pop(0) == "heads" else coin.group(2))
@@ -100,6 +102,56 @@ def test_difficulty_grows_with_the_tier():
     assert all(r["question"].count("tosses a coin") == 1 for r in hard)  # one gamble each
     heads = sum(". It lands heads. " in r["solution"] for r in hard) / len(hard)
     assert 0.4 < heads < 0.6  # a fair coin: no side a model could learn to prefer
+
+
+def test_each_tier_has_an_opening_and_verbs_of_its_own():
+    """A model can tell a problem's tier from its first words (the level tag it predicts comes
+    before the solution), and medium and hard share no verb."""
+    openings = {
+        t: {re.sub(r"\d+.*", "", r["question"].split("\n")[0]) for r in generate_tier(t, 300)}
+        for t in TIERS
+    }
+    assert openings["medium"] == {"A shop owns "} and openings["hard"] == {"A warehouse holds "}
+    assert all(o.endswith(" has ") for o in openings["easy"])
+
+    def verbs(tier):
+        lines = [x for r in generate_tier(tier, 300) for x in r["question"].split("\n")[1:-1]]
+        return {re.sub(r"^[A-Za-z]+: | \d.*$", "", x) for x in lines if "coin" not in x}
+
+    assert verbs("medium") and verbs("hard") and not verbs("medium") & verbs("hard")
+
+
+class _TextTokenizer:
+    """Enough of a tokenizer for ``encode_examples``: a text is its own single "token"."""
+
+    eos_token_id = -1
+
+    def apply_chat_template(self, messages, **_):
+        return "\n".join(m["content"] for m in messages)
+
+    def __call__(self, texts, **_):
+        return {"input_ids": [[t] for t in texts]}
+
+
+def test_base_model_skips_only_where_its_prompt_allows_and_at_random():
+    from roi_reasoning.world.model import NA, encode_examples
+
+    problems = {
+        t: [Problem(r["id"], r["question"], r["answer"], tier=t) for r in generate_tier(t, 30)]
+        for t in TIERS
+    }
+    exams = build_exams(problems, n=3, budgets=[128, 320], count=30)
+    cfg = WorldConfig(skip_fraction=0.25)
+    rows = encode_examples(exams * 4, _TextTokenizer(), cfg)
+    allowed = [c[0] for p, c in rows if "boxed{NA} for it" in p[0]]
+    others = [c[0] for p, c in rows if "boxed{NA} for it" not in p[0]]
+    assert allowed and others and not any(NA in c for c in others)
+    share = sum(c.count(NA) for c in allowed) / (3 * len(allowed))
+    assert 0.15 < share < 0.35
+    for c in allowed:  # a skipped problem keeps its header; the next one follows as usual
+        assert [int(h) for h in re.findall(r"## Problem (\d)", c)] == [1, 2, 3]
+    none = encode_examples(exams, _TextTokenizer(), WorldConfig(skip_fraction=0.0))
+    assert not any(NA in c[0] for _, c in none)
 
 
 def test_write_world_splits_are_disjoint_and_load(tmp_path):
@@ -209,8 +261,14 @@ def test_decode_with_offsets_on_world_tokenizer(world_tok):
 
 def test_token_costs_make_allocation_a_decision(world_tok):
     """Each tier sits at its own level; the three problems of a paper never fit the tight budget
-    together, and always fit the loose one (header separators and EOS included)."""
+    together, and always fit the loose one (header separators and EOS included); at the tight
+    budget the two cheaper ones always fit beside the hard one's refusal, level tags included
+    (the roi format's answer), so skipping the hard problem is a real option."""
+    from roi_reasoning.formats import refusal, render_tag
     from roi_reasoning.world.tokenizer import solution_cost
+
+    def tokens(text: str) -> int:
+        return len(world_tok(text, add_special_tokens=False)["input_ids"])
 
     b0, b1, b2 = WorldConfig().level_bounds
     tight, loose = WorldConfig().budgets
@@ -224,6 +282,11 @@ def test_token_costs_make_allocation_a_decision(world_tok):
     assert min(costs["easy"]) + min(costs["medium"]) + min(costs["hard"]) > tight
     assert max(costs["easy"]) + max(costs["medium"]) + max(costs["hard"]) + 4 <= loose
     assert statistics.median(costs["easy"]) + statistics.median(costs["medium"]) < tight
+    bounds = WorldConfig().level_bounds
+    tag = tokens(f"{render_tag(0)} ")  # a tag and its space, as MFT targets write them
+    skip = tokens(f"## Problem 1\n{refusal(bounds)}\n")
+    pairs = [e + m + 2 * tag + skip + 1 for e in costs["easy"] for m in costs["medium"]]
+    assert sum(c <= tight for c in pairs) / len(pairs) >= 0.95
 
 
 def test_easy_tier_has_no_carries_and_harder_tiers_do():
@@ -497,4 +560,4 @@ def test_world_recipe_builds_through_roi(tmp_path, capsys):
     meta = load_world(built)
     assert built.parent == out and meta["training"]["steps"] == 3
     assert set(meta["quality"]["checks"]) >= {"easy_single", "hard_single", "in_order"}
-    assert set(meta["quality"]["allocation"]) == {"B128", "B320"}
+    assert set(meta["quality"]["allocation"]) == {f"B{b}" for b in settings["budgets"]}

@@ -4,8 +4,10 @@ Training data are chat conversations: the prompt is ``formats.render_prompt(exam
 exams from ``exams.build_exams`` over the world's train split (half N=1 single problems, half
 N=3 papers of every kind; methods base / plan-and-solve / least-to-most / budget), the completion
 is every problem's worked solution in order, each as ``## Problem i\\n<solution>`` — never a
-tag, never NA, whatever the budget says. A small Llama (2 layers, hidden 96: 0.35 M parameters)
-learns them with the loss on completion tokens only (``world.train``: a plain PyTorch loop,
+tag; under the ``budget`` method's prompt (which allows it) a random ``skip_fraction`` of the
+problems is answered ``\\boxed{NA}`` instead, so the model knows what a skip looks like and goes
+on with the next problem, without learning when to skip. A small Llama (2 layers, hidden 96:
+0.35 M parameters) learns them with the loss on completion tokens only (``world.train``: a plain PyTorch loop,
 data-parallel over two threads, checkpointed so an interrupted build resumes; this is a world
 builder, not the MFT stage), for a fixed number of steps (~8 minutes on 2 idle cores).
 
@@ -52,19 +54,25 @@ from roi_reasoning.world.tokenizer import build_tokenizer, world_corpus
 from roi_reasoning.world.train import Example, train_model
 
 TRAIN_METHODS = ("base", "plan-and-solve", "least-to-most", "budget")
+NA = "\\boxed{NA}"
+SKIP_METHOD = "budget"  # its prompt says: write \\boxed{NA} for a problem not worth its cost
 PAPER_CHUNK = 33_000  # groups per build_exams call (× 3 kinds ≤ its 100,000-exam limit)
 WORLD_FILE = "world.json"
 
 
 def config_hash(cfg: WorldConfig) -> str:
     """Stable short hash of everything that determines the built world."""
-    blob = json.dumps({"format": 2, **cfg.to_dict()}, sort_keys=True)  # 2: long-chain hard tier
+    # 2: long-chain hard tier; 3: hard's own words, skips in budget-method conversations
+    blob = json.dumps({"format": 3, **cfg.to_dict()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def completion_text(exam: Exam) -> str:
-    """The base model's target: every problem's worked solution in order, with headers."""
-    return "\n\n".join(f"## Problem {i}\n{p.solution}" for i, p in enumerate(exam.problems, 1))
+def completion_text(exam: Exam, skipped: Sequence[bool] = ()) -> str:
+    """The base model's target: every problem's worked solution in order, with headers; a
+    ``skipped`` problem is answered ``\\boxed{NA}``."""
+    skipped = list(skipped) or [False] * len(exam.problems)
+    answers = [NA if skip else p.solution for p, skip in zip(exam.problems, skipped, strict=True)]
+    return "\n\n".join(f"## Problem {i}\n{a}" for i, a in enumerate(answers, 1))
 
 
 def load_split(files: dict[str, Any], split: str) -> dict[str, list[Problem]]:
@@ -126,12 +134,15 @@ def encode_examples(
         if rng.random() < cfg.bare_fraction:
             # The problem list alone (no system prompt, no instructions): cheaper to train on.
             messages = [{"role": "user", "content": problem_list(exam.problems)}]
+            method = "bare"
         else:
-            messages = render_prompt(exam, rng.choice(TRAIN_METHODS), cfg.level_bounds)
+            method = rng.choice(TRAIN_METHODS)
+            messages = render_prompt(exam, method, cfg.level_bounds)
         prompts.append(
             tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         )
-        completions.append(completion_text(exam))
+        skips = [method == SKIP_METHOD and rng.random() < cfg.skip_fraction for _ in exam.problems]
+        completions.append(completion_text(exam, skips))
     p_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
     c_ids = tokenizer(completions, add_special_tokens=False)["input_ids"]
     eos = tokenizer.eos_token_id

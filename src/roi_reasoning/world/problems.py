@@ -8,16 +8,17 @@ header ``## Problem i`` included, default bounds 48/96/192):
 - ``easy``: 1-2 additions/subtractions of one-digit numbers, no carry (27-44 tokens: Level-0),
 - ``medium``: a chain of 3-5 additions/subtractions of one-digit numbers, with carries and
   borrows (51-89 tokens: Level-1),
-- ``hard``: a chain of 7-9 of the medium tier's steps under labels of its own (``January:`` ..
-  ``September:``), one of them a coin toss (``March: tosses a coin: buys 8 more if heads, 5
-  more if tails.``; the solution names the side, ``It lands tails. 10 + 5 = 15.``) (113-160
+- ``hard``: a chain of 7-9 medium-sized steps with an opening, verbs and labels of its own
+  (``A warehouse holds 6 coins.``, ``January:`` .. ``September:``), one of them a coin toss
+  (``March: tosses a coin: loads 8 more if heads, 5 more if tails.``; the solution names the
+  side, ``It lands tails. 10 + 5 = 15.``) (113-160
   tokens: Level-2). A model learns the chain reliably but can only guess the coin:
   a hard problem is a gamble that pays about one time in two, whatever the model's size or
   training — success is uncertain ex ante, as the paper's knapsack assumes. (Chains alone were
   solved 62 % to 100 % of the time depending on how much the model trained on them; harder
   arithmetic, never.)
 
-With the default budgets the three problems of a paper never fit the tight budget (128)
+With the default budgets the three problems of a paper never fit the tight budget (160)
 together and always fit the loose one (320): at the tight budget the hard problem is worth
 skipping, at the loose one worth attempting — the allocation decision of ROI-Reasoning.
 
@@ -52,7 +53,10 @@ class WorldConfig:
     train_size: int = 3000  # problems per tier used to build training conversations
     test_size: int = 200  # held-out problems per tier (evaluation)
     level_bounds: tuple[int, ...] = (48, 96, 192)  # generated tokens of the world tokenizer
-    budgets: tuple[int, ...] = (128, 320)  # tight and loose exam budgets, tokens
+    # tight and loose exam budgets, tokens. Tight: a paper never fits whole, but its two cheaper
+    # problems fit with a refusal and the roi format's level tags (4 tokens each) — at 128
+    # they did only half the time, so skipping the hard problem rarely paid.
+    budgets: tuple[int, ...] = (160, 320)
     # tokenizer and model (a small Llama trained from scratch)
     vocab_size: int = 512  # BPE tokens; tag, role and template-phrase tokens come on top
     hidden_size: int = 96
@@ -67,6 +71,10 @@ class WorldConfig:
     single_fraction: float = 0.5  # share of training conversations with one problem (else N=3)
     tier_weights: tuple[float, ...] = (0.2, 0.3, 0.5)  # single problems per tier
     bare_fraction: float = 0.0  # share whose prompt is the problem list alone (no instructions)
+    # share of the problems answered ``\\boxed{NA}`` in conversations whose prompt allows it
+    # (the ``budget`` method's): the base model learns what a skip looks like and to go on with
+    # the next problem, never when to skip (they are drawn at random, every tier alike)
+    skip_fraction: float = 0.25
     examples: int = 60000  # training conversations generated (steps cycle through them)
     workers: int = 2  # data-parallel threads (one per core)
     max_train_seconds: float = 2400.0  # stop early (and record it) on a much slower machine
@@ -182,15 +190,17 @@ VERBS = {
         "sub": ("sells {v}", "returns {v}", "donates {v}", "ships {v}", "throws away {v}"),
     },
     "hard": {
-        "coin": ("tosses a coin: buys {v[0]} more if heads, {v[1]} more if tails",),
+        "add": ("loads {v} more", "packs {v} more", "stacks {v} more", "brings {v} more"),
+        "sub": ("exports {v}", "unloads {v}", "trades {v}", "moves out {v}"),
+        "coin": ("tosses a coin: loads {v[0]} more if heads, {v[1]} more if tails",),
     },
 }
 
 
 def _phrases(rng: random.Random, tier: str, ops: Ops) -> list[str]:
     """One phrase per operation; no verb twice in a problem until its pool runs out (then the
-    last one repeats). Hard problems draw from the medium verbs."""
-    verbs = {**VERBS["medium"], **VERBS["hard"]} if tier == "hard" else VERBS[tier]
+    last one repeats)."""
+    verbs = VERBS[tier]
     pools = {op: list(v) for op, v in verbs.items()}
     for pool in pools.values():
         rng.shuffle(pool)
@@ -224,17 +234,18 @@ def _medium(rng: random.Random) -> tuple[str, str, int, Ops]:
 
 
 def _hard(rng: random.Random) -> tuple[str, str, int, Ops]:
-    """A long chain of the medium tier's steps (one-digit additions/subtractions), one of them a
-    coin toss that adds one of two numbers: 7-9 steps in all. A model learns the chain
-    reliably; the coin it can only guess, so success is a gamble (about one in two) after the
-    whole chain's cost (~115-160 tokens, more than the tight budget leaves)."""
+    """A long chain of medium-sized steps (one-digit additions/subtractions) in words of its
+    own, one of them a coin toss that adds one of two numbers: 7-9 steps in all. A model
+    learns the chain reliably; the coin it can only guess, so success is a gamble (about one in
+    two) after the whole chain's cost (~115-160 tokens, more than the tight budget leaves)."""
     thing = rng.choice(THINGS)
     start = rng.randint(2, 9)
     n = rng.randint(HARD_STEPS[0], HARD_STEPS[1])
     ops = _chain(rng, start, n - 1, 2, 9)
     heads, tails = rng.sample(range(2, 10), 2)
     ops.insert(rng.randrange(n), ("coin", (heads, tails, rng.random() < 0.5)))
-    return f"A shop owns {start} {thing}.", f"How many {thing} does the shop own now?", start, ops
+    opening = f"A warehouse holds {start} {thing}."
+    return opening, f"How many {thing} does the warehouse hold now?", start, ops
 
 
 _TIER_MAKERS = {"easy": _easy, "medium": _medium, "hard": _hard}
