@@ -111,8 +111,10 @@ def chat_tokenizer():
 
 
 def check_mft_round_trip(targets_jsonl, tokenizer, bounds) -> dict[str, int]:
-    """Every MFT target, scored from its token ids (EOS included) by the RARL reward, earns
-    exactly its non-refused problems' points; it fits its budget; no skip tag (Level-top) is
+    """Every MFT target, generated as token ids (EOS appended when it fits: a target cut at its
+    budget ends without one, as generation would) and scored by the RARL reward, earns exactly
+    the points of its ``paid`` problems; paid problems are non-refused ones; a target that is
+    not cut pays every non-refused problem; it fits its budget; no skip tag (Level-top) is
     followed by anything but NA. Returns counts for the caller's own checks."""
     import json
 
@@ -125,29 +127,41 @@ def check_mft_round_trip(targets_jsonl, tokenizer, bounds) -> dict[str, int]:
     with open(targets_jsonl, encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh]
     exams = [Exam.from_dict(r["exam"]) for r in rows]
-    ids = [
-        tokenizer(r["completion"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-        for r in rows
-    ]
+    ids = []
+    for r, exam in zip(rows, exams, strict=True):
+        text_ids = tokenizer(r["completion"], add_special_tokens=False)["input_ids"]
+        ids.append(text_ids + [tokenizer.eos_token_id] * (len(text_ids) < exam.budget))
     got = reward(
         prompts=[None] * len(rows),
         completions=[None] * len(rows),
         completion_ids=ids,
         exam=[exam_column(e) for e in exams],
     )
-    refused = 0
+    refused = cut = 0
     for row, exam, row_ids, r in zip(rows, exams, ids, got, strict=True):
         assert len(row_ids) <= exam.budget, (exam.id, len(row_ids), exam.budget)
-        paid = sum(p.points for p, lv in zip(exam.problems, row["levels"], strict=True) if lv < top)
-        assert r == paid, (exam.id, r, paid, row["completion"])
+        levels, paid = row["levels"], row["paid"]
+        assert all(lv < top for lv, p in zip(levels, paid, strict=True) if p), (exam.id, row)
+        points = sum(p.points for p, ok in zip(exam.problems, paid, strict=True) if ok)
+        assert r == points, (exam.id, r, points, row["completion"])
         comp = ids_completion(tokenizer, row_ids, exam.budget)
-        assert not comp.truncated
+        cut += comp.truncated
+        if not comp.truncated:
+            assert paid == [lv < top for lv in levels], (exam.id, row)
         segs = split_segments(
-            comp.text, comp.token_starts, len(exam.problems), truncated=False, bounds=bounds
+            comp.text,
+            comp.token_starts,
+            len(exam.problems),
+            truncated=comp.truncated,
+            bounds=bounds,
         )
-        assert [s.predicted_level for s in segs] == row["levels"]
+        tags = [s.predicted_level for s in segs]
+        if comp.truncated and tags and tags[-1] is None:  # the cut fell before its tag
+            tags = tags[:-1]
+        assert tags == levels[: len(tags)]
         for seg in segs:
-            if seg.predicted_level == top:
+            if seg.predicted_level == top and not seg.truncated:  # a cut NA may be open
                 refused += 1
                 assert seg.answer == "NA", (exam.id, comp.text[seg.start : seg.end])
-    return {"rows": len(rows), "refused": refused, "problems": sum(len(e.problems) for e in exams)}
+    problems = sum(len(e.problems) for e in exams)
+    return {"rows": len(rows), "refused": refused, "cut": cut, "problems": problems}

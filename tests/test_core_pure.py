@@ -30,6 +30,7 @@ CORE = [
     "policies.scripted",
     "profiling",
     "mft",
+    "mft_data",
     "rarl",
     "demo",
     "adapters",

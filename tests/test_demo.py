@@ -116,3 +116,25 @@ def test_demo_settings_from_yaml_and_dotted_sets_and_refused_reruns(tmp_path):
     _check_out(cfg)  # the same settings: fine
     with pytest.raises(ConfigError, match="other settings"):
         _check_out(demo_config(cfg.out, sets=["rarl_steps=8"]))
+
+
+def test_training_seed_reaches_every_training_stage_and_no_evaluation(tmp_path):
+    """``--set seed=K`` seeds the profile (problems and sampling), the MFT data, MFT and RARL;
+    the evaluated exams, the oracle's profile and the world stay those of ``eval_seed`` and
+    ``world.*``."""
+    from dataclasses import asdict
+
+    from roi_reasoning.demo import DemoConfig, demo_config, stage_configs
+    from roi_reasoning.world import write_world
+
+    write_world(tmp_path / "world", DemoConfig().world)
+    base = stage_configs(demo_config("o"), tmp_path / "world")
+    seeded = stage_configs(demo_config("o", sets=["seed=3"]), tmp_path / "world")
+    for name in ("profile", "mft data", "mft train", "rarl train"):
+        assert seeded[name].seed == 3 and base[name].seed == 0, name
+    assert seeded["profile"].policy_args["seed"] == 3
+    for name in [k for k in base if k.startswith("eval ")] + ["profile test"]:
+        assert asdict(seeded[name]) == asdict(base[name]), name
+    assert seeded["mft data"].budget_targets is False  # the paper's MFT by default
+    hindsight = demo_config("o", sets=["mft_budget_targets=true"])
+    assert stage_configs(hindsight, tmp_path / "world")["mft data"].budget_targets is True

@@ -6,7 +6,7 @@ Layers, lowest first (README, "Source layout"):
   core      records, data, formats, parsing, grading, scoring, exams, knapsack, metrics, rewards,
             config, validate, plugins, report*, plots, pretrained — pure Python, no torch
   backends  policies/*, methods — turn prompts into completions
-  stages    evaluate, profiling, mft, rarl*, world/*, adapters/* — one pipeline stage each
+  stages    evaluate, profiling, mft*, rarl*, world/*, adapters/* — one pipeline stage each
   app       demo, cli/* — wire stages together
 """
 
@@ -21,9 +21,19 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "roi_reasoning"
 PKG = "roi_reasoning"
 LAYERS = {"core": 0, "backends": 1, "stages": 2, "app": 3}
 BACKENDS = ("policies", "methods")
-STAGES = ("evaluate", "profiling", "mft", "rarl", "rarl_trainer", "rarl_curve", "world", "adapters")
+STAGES = (
+    "evaluate",
+    "profiling",
+    "mft",
+    "mft_data",
+    "rarl",
+    "rarl_trainer",
+    "rarl_curve",
+    "world",
+    "adapters",
+)
 APP = ("demo", "cli")
-TRAINING = ("profiling", "mft", "rarl", "rarl_trainer", "rarl_curve")
+TRAINING = ("profiling", "mft", "mft_data", "rarl", "rarl_trainer", "rarl_curve")
 
 
 def module_name(path: Path) -> str:

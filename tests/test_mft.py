@@ -9,15 +9,8 @@ import torch
 from conftest import check_mft_round_trip, tiny_causal_lm
 from roi_reasoning.data import read_records
 from roi_reasoning.formats import refusal
-from roi_reasoning.mft import (
-    MFTBuildConfig,
-    MFTTrainConfig,
-    build_dataset,
-    build_rows,
-    sft_trainer,
-    solution_body,
-    train,
-)
+from roi_reasoning.mft import MFTTrainConfig, sft_trainer, train
+from roi_reasoning.mft_data import MFTBuildConfig, build_dataset, build_rows, solution_body
 from roi_reasoning.parsing import split_segments, text_completion
 from roi_reasoning.profiling import ProfileConfig, run_profile, summarize
 
@@ -72,8 +65,9 @@ def _mft_cfg(profile, tmp_path, **kw):
     return MFTBuildConfig(**{**settings, **kw})
 
 
-def test_targets_are_tag_aligned_refuse_and_fit_budget(profile, tmp_path, chat_tokenizer):
-    rows = build_rows(_mft_cfg(profile, tmp_path, max_na_share=1.0), chat_tokenizer)
+def test_hindsight_targets_are_tag_aligned_refuse_and_fit_budget(profile, tmp_path, chat_tokenizer):
+    cfg = _mft_cfg(profile, tmp_path, max_na_share=1.0, budget_targets=True)
+    rows = build_rows(cfg, chat_tokenizer)
     singles = [r for r in rows if r["n"] == 1]
     exams = [r for r in rows if r["n"] == 3]
     assert len(singles) == 12 and len(exams) == 6
@@ -116,20 +110,25 @@ def test_loss_mask_covers_tag_and_na_not_prompt(profile, tmp_path, chat_tokenize
         model=tiny_causal_lm(chat_tokenizer),
         tokenizer=chat_tokenizer,
     )
-    checked = 0
+    checked = cut = 0
     for ex in trainer.train_dataset:
         ids, labels = ex["input_ids"], ex["labels"]
-        learned = chat_tokenizer.decode(
-            [t for t, lab in zip(ids, labels, strict=True) if lab != -100]
-        )
-        ignored = chat_tokenizer.decode(
-            [t for t, lab in zip(ids, labels, strict=True) if lab == -100]
-        )
-        assert "Answer the following" in ignored and "Answer the following" not in learned
-        assert ignored.endswith("<|im_start|>assistant\n") and learned.startswith("## Problem 1\n")
+        first = next(i for i, lab in enumerate(labels) if lab != -100)
+        last = max(i for i, lab in enumerate(labels) if lab != -100)
+        assert all(lab != -100 for lab in labels[first : last + 1])  # one learned span
+        prompt = chat_tokenizer.decode(ids[:first])
+        learned = chat_tokenizer.decode(ids[first : last + 1])
+        after = chat_tokenizer.decode(ids[last + 1 :])
+        assert "Answer the following" in prompt and "Answer the following" not in learned
+        assert prompt.endswith("<|im_start|>assistant\n") and learned.startswith("## Problem 1\n")
         assert "<predicted_level>Level-" in learned
         checked += refusal(BOUNDS) in learned  # a refusal target is learned, tag and NA both
-    assert checked > 0
+        if after:  # a target cut at its budget: the end of turn is there, not learned
+            assert after == "<|im_end|>\n" and "<|im_end|>" not in learned
+            cut += 1
+        else:
+            assert learned.endswith("<|im_end|>\n")
+    assert checked > 0 and cut > 0
 
 
 def test_sft_trains_for_real(profile, tmp_path, chat_tokenizer):
@@ -156,12 +155,54 @@ def test_sft_trains_for_real(profile, tmp_path, chat_tokenizer):
     assert (final / "config.json").exists() and json.loads((final / "config.json").read_text())
 
 
-def test_mft_targets_round_trip_through_the_rarl_reward(profile, tmp_path, chat_tokenizer):
-    """A real byte-level BPE tokenizer: every target is paid exactly its non-refused problems."""
-    cfg = _mft_cfg(profile, tmp_path, max_na_share=1.0, exams=12, budgets=[90, 160, 400])
+@pytest.mark.parametrize("hindsight", [False, True])
+def test_mft_targets_round_trip_through_the_rarl_reward(
+    profile, tmp_path, chat_tokenizer, hindsight
+):
+    """A real byte-level BPE tokenizer: every target is paid exactly its ``paid`` problems —
+    all non-refused ones unless the paper's target was cut at its budget."""
+    cfg = _mft_cfg(
+        profile,
+        tmp_path,
+        max_na_share=1.0,
+        exams=12,
+        budgets=[90, 160, 400],
+        budget_targets=hindsight,
+    )
     build_dataset(cfg, tokenizer=chat_tokenizer)
     counts = check_mft_round_trip(Path(cfg.out) / "targets.jsonl", chat_tokenizer, BOUNDS)
     assert counts["rows"] >= 20 and 0 < counts["refused"] < counts["problems"]
+    assert (counts["cut"] == 0) == hindsight  # the paper's targets at B=90 are cut
+
+
+def test_paper_targets_are_the_per_problem_targets_cut_at_the_budget(
+    profile, tmp_path, chat_tokenizer
+):
+    """No budget-driven refusal: the refusals of the paper's exam targets are exactly the
+    problems without a target of their own; the completion is the uncut target's prefix of B
+    tokens (EOS counted), and the uncut one is the same at every budget."""
+    from roi_reasoning.mft_data import _targets
+
+    cfg = _mft_cfg(profile, tmp_path, max_na_share=1.0, exams=12, budgets=[90, 100_000])
+    own = _targets(cfg)
+    rows = [r for r in build_rows(cfg, chat_tokenizer) if r["n"] == 3]
+    full = {tuple(r["ids"]): r for r in rows if r["exam"]["budget"] == 100_000}
+    cut = 0
+    for r in rows:
+        text = r["completion"][0]["content"]
+        assert [lv == 3 for lv in r["levels"]] == [own[i] is None for i in r["ids"]]
+        budget = r["exam"]["budget"]
+        comp = text_completion(chat_tokenizer, text)
+        if r["exam"]["budget"] == 90 and tuple(r["ids"]) in full:
+            whole = full[tuple(r["ids"])]["completion"][0]["content"]
+            assert whole.startswith(text) and r["levels"] == full[tuple(r["ids"])]["levels"]
+        if comp.tokens > budget:  # cut: exactly B tokens of text, no room for EOS
+            cut += 1
+            assert text_completion(chat_tokenizer, text, finished=False).tokens == budget
+            assert all(lv < 3 for lv, p in zip(r["levels"], r["paid"], strict=True) if p)
+        else:
+            assert r["paid"] == [lv < 3 for lv in r["levels"]]
+    assert cut > 0
 
 
 def _sample(text, correct=True, tokens=40, sample=0):
@@ -180,7 +221,7 @@ def test_solution_body_keeps_a_header_line_answer_and_drops_tags():
 
 def test_targets_reserve_room_for_refusals_and_eos(chat_tokenizer):
     """A body that would fit alone but not with the refusals after it is refused itself."""
-    from roi_reasoning.mft import _Composer
+    from roi_reasoning.mft_data import _Composer
 
     composer = _Composer(chat_tokenizer, BOUNDS)
     body = " ".join(["we add"] * 20) + " \\boxed{5}"

@@ -2,7 +2,9 @@
 budgets end to end with the validation curve."""
 
 import json
+import statistics
 
+import pytest
 import torch
 from test_rarl_budget_cut import one_problem_cfg
 
@@ -107,6 +109,11 @@ def test_dr_grpo_trains_two_steps_with_the_exam_reward(tmp_path, chat_tokenizer,
         assert rewards == [REWARDS["exam"](o) for o in outcomes]
         seen.update(rewards)
     assert {0.0, 1.0} <= seen  # the exam reward varied within groups: a real learning signal
+    rows = read_curve(tmp_path / "rarl" / "curve.jsonl")
+    assert [r["step"] for r in rows] == [1, 2]
+    for r, (_, _, rewards) in zip(rows, calls, strict=True):  # one group of 8 per step
+        assert r["train_reward_group_std"] == pytest.approx(statistics.stdev(rewards), rel=1e-5)
+        assert r["frac_zero_std"] == (0.0 if len(set(rewards)) > 1 else 1.0)
 
 
 def test_exam_reward_is_not_constant(chat_tokenizer):
@@ -166,6 +173,16 @@ def test_two_grpo_steps_over_mixed_budgets_log_the_curve(tmp_path, chat_tokenize
         mean = sum(r["val_reward_by_budget"].values()) / 2  # one problem set at each budget
         assert abs(r["val_reward"] - mean) < 1e-9
     assert all(isinstance(r["train_reward"], float) for r in rows[1:])
+    for r in rows:  # the hardest (here the only) tier's refusals, from the same validation
+        assert r["hardest_tier"] == "easy" and set(r["val_skip_hardest_by_budget"]) == {"16", "40"}
+        assert all(0.0 <= v <= 1.0 for v in r["val_skip_hardest_by_budget"].values())
+        assert r["kl"] is None  # beta = 0: TRL logs no KL
+    for r in rows[1:]:  # TRL's spread of the train reward and ours within groups
+        for key in ("train_reward_std", "train_reward_group_std", "frac_zero_std"):
+            assert isinstance(r[key], float) and r[key] >= 0.0, key
+        assert r["frac_zero_std"] <= 1.0
+        if r["frac_zero_std"] == 1.0:  # every group constant: no spread within a group
+            assert r["train_reward_group_std"] == 0.0
     png = plot_curve(tmp_path / "rarl" / "curve.jsonl", tmp_path / "curve.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
 
@@ -175,8 +192,15 @@ def test_curve_rows_keep_rewards_only(tmp_path):
     assert curve_row(3, logs) == {
         "step": 3,
         "train_reward": 0.5,
+        "train_reward_std": None,  # TRL's spread and KL: not in these logs
+        "train_reward_group_std": None,
+        "frac_zero_std": None,
+        "kl": None,
         "val_reward": 0.25,
         "val_reward_by_budget": {"128": 0.0, "320": 0.5},
+        "val_level_accuracy": None,
+        "hardest_tier": None,
+        "val_skip_hardest_by_budget": {},
     }
     assert curve_row(9, {"train_runtime": 1.0, "train_loss": 0.1}) is None
     path = tmp_path / "curve.jsonl"

@@ -17,6 +17,7 @@ from roi_reasoning.report import load_results, render_report, write_report
 KINDS = ("hard", "easy", "medium")  # deliberately not in column order
 BUDGETS = (1024, 512)  # deliberately descending
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+COLUMNS = ["Easy/512", "Easy/1024", "Medium/512", "Medium/1024", "Hard/512", "Hard/1024"]
 
 
 def make_cell(method: str, kind: str, budget: int, k: int) -> dict[str, Any]:
@@ -200,10 +201,31 @@ def test_confusion_summed_over_kinds_and_budgets() -> None:
     expected = [[sum(c["confusion"][i][j] for c in roi_cells) for j in range(4)] for i in range(4)]
     assert [[int(v) for v in r[1:]] for r in rows[1:]] == expected
     assert expected[0][0] == 30 and expected[1][2] == 9  # six cells, k parity alternates
+    # the level-accuracy table: per cell, then pooled by counts over the summed matrix
     tagged = sum(map(sum, expected))
     diagonal = sum(expected[i][i] for i in range(4))
-    assert f"pooled, {tagged} tagged problems): {diagonal / tagged:.2f}" in md
-    assert "Easy/512 0.70" in md
+    acc = table_rows(md[: md.index("### roi")])
+    assert acc[0] == ["Method", *COLUMNS, "Pooled", "Tagged problems"]
+    assert acc[1:] == [["roi", *["0.70"] * 6, f"{diagonal / tagged:.2f}", str(tagged)]]
+    assert (diagonal, tagged) == (60, 69)  # from the counts, not the mean of the cells' 0.70
+
+
+def test_level_accuracy_pooled_by_counts_per_method() -> None:
+    results = make_results(methods=("base", "roi", "roi-planner"))
+    for cell in results["cells"]:
+        if cell["method"] == "roi-planner":  # accuracy 1/2 at 512 (2 tags), 9/10 at 1024
+            right, wrong = (1, 1) if cell["budget"] == 512 else (9, 1)
+            cell["confusion"] = [[right, wrong], [0, 0]]
+            cell["level_accuracy"] = right / (right + wrong)
+        if (cell["method"], cell["kind"], cell["budget"]) == ("roi", "medium", 512):
+            dropped = sum(map(sum, cell["confusion"]))
+            cell["level_accuracy"], cell["confusion"] = None, [[0] * 4 for _ in range(4)]
+    md = section(render_report([results]), "Level prediction")
+    rows = {r[0]: r[1:] for r in table_rows(md[: md.index("### roi")])[1:]}
+    assert list(rows) == ["roi", "roi-planner"]  # base has no tags
+    # (3·1 + 3·9) / (3·2 + 3·10)
+    assert rows["roi-planner"] == ["0.50", "0.90"] * 3 + [f"{30 / 36:.2f}", "36"]
+    assert rows["roi"][2:4] == ["–", "0.70"] and rows["roi"][-1] == str(69 - dropped)
 
 
 def test_run_without_cells() -> None:
@@ -309,3 +331,17 @@ def test_plots_without_matplotlib_says_how_to_install(monkeypatch: pytest.Monkey
         monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(MissingExtra, match=r"pip install 'roi-reasoning\[plots\]'"):
         plots.write_plots([make_results()], "unused")
+
+
+def test_cli_paired_takes_a_best_of_side():
+    import argparse
+
+    import pytest
+
+    from roi_reasoning.cli.evaluation import pair
+
+    assert pair("roi (mft+rarl), roi (mft)") == ("roi (mft+rarl)", "roi (mft)")
+    assert pair("a,b|c") == ("a", ("b", "c"))
+    for bad in ("a", "a,", ",b", "a,b|"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            pair(bad)

@@ -4,6 +4,7 @@ through ``render_report`` / ``write_report`` on run directories written like ``r
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from roi_reasoning.data import DataError
 from roi_reasoning.metrics import compute_cells
 from roi_reasoning.records import ExamOutcome, ProblemOutcome
 from roi_reasoning.report import load_results, render_report, write_report
-from roi_reasoning.report_sections import curve_summary, find_curves, load_samples
+from roi_reasoning.report_curve import curve_summary, find_curves
+from roi_reasoning.report_sections import load_samples, pooled_diff
 
 BOUNDS = (10, 20, 40)
 TIERS = ("easy", "medium", "hard")
@@ -147,8 +149,10 @@ def test_paired_difference_of_a_constant_shift(tmp_path: Path, runs: tuple[Path,
     assert [(r["Budget"], r["Paired exams"], r["Mean diff"], r["95% CI"]) for r in rows] == [
         ("8", "4", "1.00", "[1.00, 1.00]"),
         ("64", "4", "1.00", "[1.00, 1.00]"),
+        ("–", "8", "1.00", "[1.00, 1.00]"),  # pooled over the cells
     ]
-    assert rows[0]["A − B"] == "roi (mft+rarl) − roi (mft)"
+    assert {r["A − B"] for r in rows} == {"roi (mft+rarl) − roi (mft)"}
+    assert [r["Paper"] for r in rows] == ["easy", "easy", "all cells"]
     same = write_report(
         [runs[0], runs[0]], tmp_path / "same.md", pairs=[("roi (mft)", "roi (mft#2)")]
     )
@@ -164,7 +168,7 @@ def test_paired_pairs_only_shared_exams(tmp_path: Path) -> None:
         results, samples=[load_samples(a), load_samples(b)], pairs=[("roi (a)", "roi (b)")]
     )
     rows = row_dicts(section(md, "Paired differences"))
-    assert {r["Paired exams"] for r in rows} == {"3"}
+    assert [r["Paired exams"] for r in rows] == ["3", "3", "6"]
     assert "No cell is shared" not in md
 
 
@@ -175,6 +179,72 @@ def test_paired_errors(runs: tuple[Path, Path]) -> None:
     samples = [load_samples(r) for r in runs]
     with pytest.raises(ValueError, match=r"unknown method label 'roi'.*'roi \(mft\)'"):
         render_report(results, samples=samples, pairs=[("roi", "roi (mft)")])
+    with pytest.raises(ValueError, match=r"unknown method label 'nope'"):
+        render_report(results, samples=samples, pairs=[("roi (mft)", ("roi (mft+rarl)", "nope"))])
+    with pytest.raises(ValueError, match=r"no B label paired with 'roi \(mft\)'"):
+        render_report(results, samples=samples, pairs=[("roi (mft)", ())])
+
+
+def method_exams(method: str, correct: dict[int, int], ids: str = "0123") -> list[ExamOutcome]:
+    """Exams p<i> of ``method`` with ``correct[budget]`` right answers (no skips) per budget."""
+    return [exam(f"p{i}", b, method, k, False) for b, k in correct.items() for i in ids]
+
+
+@pytest.fixture
+def best_of_runs(tmp_path: Path) -> tuple[list[dict], list[list[ExamOutcome]]]:
+    """Run "a": roi scores 2 everywhere, p3 missing at B=8. Run "b": Greedy Knapsack scores
+    0 at B=8 and 1 at B=64, the planner 3 and 0 (best at B=8 only), "twin" a copy of Greedy
+    Knapsack, "only8" has no B=64 cell."""
+    a = method_exams("roi", {8: 2}, "012") + method_exams("roi", {64: 2})
+    b = method_exams("roi-greedy-knapsack", {8: 0, 64: 1})
+    b += method_exams("roi-planner", {8: 3, 64: 0}) + method_exams("twin", {8: 0, 64: 1})
+    b += method_exams("only8", {8: 1})
+    dirs = [write_run(tmp_path, "a", a), write_run(tmp_path, "b", b)]
+    return [load_results(d) for d in dirs], [load_samples(d) for d in dirs]
+
+
+def test_paired_best_of_several_picks_per_cell_and_names_it(best_of_runs) -> None:
+    results, samples = best_of_runs
+    pairs = [("roi", ("roi-greedy-knapsack", "roi-planner"))]
+    rows = row_dicts(section(render_report(results, samples=samples, pairs=pairs), "Paired"))
+    assert [(r["A − B"], r["Budget"], r["Paired exams"], r["Mean diff"]) for r in rows] == [
+        ("roi − roi-planner (best of roi-greedy-knapsack, roi-planner)", "8", "3", "-1.00"),
+        ("roi − roi-greedy-knapsack (best of roi-greedy-knapsack, roi-planner)", "64", "4", "1.00"),
+        # mean of the per-cell means (0), not of the 7 exams' differences (1/7)
+        ("roi − best of roi-greedy-knapsack, roi-planner", "–", "7", "0.00"),
+    ]
+    assert rows[-1]["Paper"] == "all cells" and rows[-1]["95% CI"] == "[0.00, 0.00]"
+
+
+def test_paired_best_of_ties_and_missing_cells(best_of_runs) -> None:
+    results, samples = best_of_runs
+    names = ["roi-greedy-knapsack", "twin"]
+    for order in (names, names[::-1]):  # a tie in every cell: the first listed
+        pair = [("roi", tuple(order))]
+        rows = row_dicts(section(render_report(results, samples=samples, pairs=pair), "Paired"))
+        name = f"roi − {order[0]} (best of {', '.join(order)})"
+        assert [r["A − B"] for r in rows] == [name, name, f"roi − best of {', '.join(order)}"]
+    # B=64 lacks "only8": that cell is left out, and one cell needs no pooled row
+    pair = [("roi", ["roi-greedy-knapsack", "only8"])]
+    rows = row_dicts(section(render_report(results, samples=samples, pairs=pair), "Paired"))
+    assert [(r["A − B"], r["Budget"]) for r in rows] == [
+        ("roi − only8 (best of roi-greedy-knapsack, only8)", "8")
+    ]
+    # one label in a tuple is a plain pair
+    rows = row_dicts(
+        section(render_report(results, samples=samples, pairs=[("roi", ("twin",))]), "Paired")
+    )
+    assert [r["A − B"] for r in rows] == ["roi − twin"] * 3
+
+
+def test_pooled_diff_weighs_cells_equally_and_resamples_within_cells() -> None:
+    pooled = pooled_diff([[1.0, 1.0, 1.0], [0.0], []])
+    assert pooled == {"mean": 0.5, "lo": 0.5, "hi": 0.5, "n": 4}
+    spread = pooled_diff([[0.0, 2.0], [1.0, 1.0]], seed=3)
+    assert spread["mean"] == 1.0 and 0.5 <= spread["lo"] < 1.0 < spread["hi"] <= 1.5
+    assert spread == pooled_diff([[0.0, 2.0], [1.0, 1.0]], seed=3)
+    empty = pooled_diff([[], []])
+    assert empty["n"] == 0 and math.isnan(empty["mean"])
 
 
 def test_load_samples_accepts_run_dir_and_results_file(runs: tuple[Path, Path]) -> None:

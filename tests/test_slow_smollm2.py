@@ -147,7 +147,7 @@ def test_mft_targets_round_trip_with_the_smollm2_tokenizer(tmp_path, smollm2_dir
     from transformers import AutoTokenizer
 
     from conftest import check_mft_round_trip
-    from roi_reasoning.mft import MFTBuildConfig, build_dataset
+    from roi_reasoning.mft_data import MFTBuildConfig, build_dataset
     from roi_reasoning.profiling import ProfileConfig, run_profile
 
     bounds = [64, 128, 256]

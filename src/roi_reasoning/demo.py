@@ -42,34 +42,33 @@ class DemoConfig:
     out: str = "runs/demo"
     world: WorldConfig = field(default_factory=WorldConfig)
     eval_count: int = 60  # problem sets per cell (× 3 papers × 2 budgets), one exam seed
-    eval_seed: int = 0
-    # MFT needs diverse data more than steps: with 60 profiled problems per tier and 150 exams
-    # the tiny model overfits (Easy-paper P1 accuracy fell below the base model's); 150 per tier
-    # and 800 exams keep it (measured: see README).
-    profile_per_tier: int = 150
-    profile_k: int = 4
+    eval_seed: int = 0  # the evaluated exams and the oracle's profile of them
+    # seeds every training stage: the profiled train problems and their samples, the MFT data,
+    # MFT, RARL's exams and rollouts (``eval_seed`` and ``world.seed`` are apart)
+    seed: int = 0
+    # MFT data: the paper's refusal learning refuses a problem none of its K samples solved, so
+    # K sets how often MFT teaches the hard tier's refusal (a coin-toss gamble: ~0.5^K), i.e.
+    # how often RARL's samples explore a skip; 600 problems per tier and 2400 exams keep the
+    # tiny model from memorising its MFT set.
+    profile_per_tier: int = 600
+    profile_k: int = 2
     oracle_k: int = 4  # base-model samples per evaluated test problem (the oracle's table)
-    mft_exams: int = 800
-    mft_steps: int = 300
+    mft_exams: int = 2400
+    # False: the paper's MFT targets (cut at the budget, allocation left to RARL); True: ours,
+    # refusals chosen with hindsight where the budget runs out (mft.MFTBuildConfig)
+    mft_budget_targets: bool = False
+    # 300 steps left the level tags near a position prior (level accuracy 0.29-1.0 by cell);
+    # 500-600 learn them (0.98-1.0)
+    mft_steps: int = 500
     mft_lr: float = 2e-3
-    # RARL recipe, chosen from validation curves (README, "RARL"): lr 2e-4 without an anchor
-    # stayed flat (60 steps × 4 exams); 1e-3 collapsed the validation reward (1.25 → 0.42
-    # without KL, → 0.92 with β=0.04); 3e-4 with β=0.04, T=1.2 and 8 exams × 8 samples per step
-    # (more signal per step at a low-entropy start). On the default build (Intel Xeon, before
-    # hf sampling was seeded per request) that curve rose 1.29 → 1.71 by step 4-12 and held to
-    # step 40 (1.75); 16 steps gave +0.15 Score over the six cells, 40 steps +0.20. The demo runs
-    # 32, validating every 8 (greedy validation does not touch training): 1.25 → 1.67 (step 8)
-    # → 1.54 (step 32), +0.17 over the six cells. On an AMD EPYC default build it gives +0.04
-    # (validation on 16 sets 0.99 → 0.79 at step 8 → 0.94 at 32): there the world model's
-    # multi-problem solving, not allocation, is what RARL meets; on a build that learned it
-    # (seed 2 trained twice as long) the same recipe reached 107 % of V_bellman at B=320
-    # (configs/rarl/world.yaml, README).
-    rarl_steps: int = 32
+    # RARL: Dr. GRPO, both budgets mixed, 8 exams × 8 samples per step, a KL anchor to the MFT
+    # model's solving; greedy validation every ``rarl_val_every`` steps (README, "RARL").
+    rarl_steps: int = 24
     rarl_generations: int = 8
     rarl_exams_per_step: int = 8
     rarl_lr: float = 3e-4
     rarl_beta: float = 0.04  # KL to the MFT model: an anchor for its solving skill
-    rarl_temperature: float = 1.2  # the MFT model starts nearly deterministic (entropy ≈ 0.08)
+    rarl_temperature: float = 1.0
     rarl_val_every: int = 8
     batch_size: int = 64  # generation batch of the hf policy
 
@@ -116,8 +115,8 @@ def train_stages(c: dict[str, Any], timings: dict[str, float]) -> None:
     """MFT data, MFT and RARL from ``stage_configs``: a stage whose output exists is skipped
     (training writes ``final/`` last); a crashed training stage resumes from its latest
     checkpoint."""
-    from roi_reasoning.mft import build_dataset
     from roi_reasoning.mft import train as mft_train
+    from roi_reasoning.mft_data import build_dataset
     from roi_reasoning.rarl import train as rarl_train
 
     data = c["mft data"]
@@ -195,13 +194,14 @@ def _profile_config(
     cfg: DemoConfig, world: Path, out: Path, tiers: dict, *, per_tier: int, k: int, seed: int = 0
 ) -> Any:
     """``k`` base-model samples (T=1) of ``per_tier`` problems per tier, capped at the loose
-    budget: the MFT profile (train split) and the oracle's table (the evaluated test problems)."""
+    budget: the MFT profile (train split) and the oracle's table (the evaluated test problems).
+    ``seed`` draws the problems and seeds the sampling."""
     from roi_reasoning.profiling import ProfileConfig
 
     return ProfileConfig(
         out=str(out),
         policy="hf",
-        policy_args={"model": str(world), "temperature": 1.0, **_gen_args(cfg)},
+        policy_args={"model": str(world), "temperature": 1.0, "seed": seed, **_gen_args(cfg)},
         tiers=tiers,
         per_tier=per_tier,
         seed=seed,
@@ -216,7 +216,8 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
     """Every stage's config for a world model folder: ``profile``, ``mft data``, ``mft train``,
     ``rarl train`` and ``eval <name>`` (base with the baselines, MFT, MFT+RARL). The YAML
     recipes ``configs/{mft,rarl}/world.yaml`` are these, for ``--out runs/demo``."""
-    from roi_reasoning.mft import MFTBuildConfig, MFTTrainConfig
+    from roi_reasoning.mft import MFTTrainConfig
+    from roi_reasoning.mft_data import MFTBuildConfig
     from roi_reasoning.rarl import RARLConfig
     from roi_reasoning.world import world_tiers
 
@@ -226,7 +227,13 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
     profile, data, mft = out / "profile.jsonl", out / "mft-data", out / "mft" / "final"
     configs: dict[str, Any] = {
         "profile": _profile_config(
-            cfg, world, profile, train_tiers, per_tier=cfg.profile_per_tier, k=cfg.profile_k
+            cfg,
+            world,
+            profile,
+            train_tiers,
+            per_tier=cfg.profile_per_tier,
+            k=cfg.profile_k,
+            seed=cfg.seed,
         ),
         "mft data": MFTBuildConfig(
             profile=str(profile),
@@ -236,6 +243,8 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
             level_bounds=bounds,
             budgets=budgets,
             exams=cfg.mft_exams,
+            budget_targets=cfg.mft_budget_targets,
+            seed=cfg.seed,
         ),
         "mft train": MFTTrainConfig(
             model=str(world),
@@ -247,6 +256,7 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
             max_length=1024,
             save_steps=100,
             logging_steps=25,
+            seed=cfg.seed,
         ),
         # Both budgets mixed in one run, each exam cut at its own B (rarl_trainer.py).
         "rarl train": RARLConfig(
@@ -260,6 +270,7 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
             val_exams=16,
             level_bounds=bounds,
             count=200,
+            seed=cfg.seed,
             num_generations=cfg.rarl_generations,
             per_device_train_batch_size=cfg.rarl_generations * cfg.rarl_exams_per_step,
             max_steps=cfg.rarl_steps,
@@ -350,7 +361,11 @@ def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
     publish_report(
         [c[n].out for n in evals],
         out=out / "report.md",
-        pairs=[("roi (mft+rarl)", "roi (mft)"), ("roi (mft)", "base")],
+        pairs=[
+            ("roi (mft+rarl)", "roi (mft)"),
+            ("roi (mft+rarl)", ("roi-greedy-knapsack", "roi-planner")),
+            ("roi (mft)", "base"),
+        ],
         curves=[str(curve)] if curve.exists() and curve.stat().st_size else [],
     )
     (out / "timings.json").write_text(json.dumps(timings, indent=2))

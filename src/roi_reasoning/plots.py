@@ -1,5 +1,6 @@
 """PNG figures for ``roi report --plots``: Score vs budget, tokens per position, confusion, and
-the RARL learning curve (``plot_curve``: train and validation exam reward per optimizer step).
+the RARL learning curve (``plot_curve``: train and validation exam reward per optimizer step,
+and the hardest tier's validation skip rate and the zero-variance groups when logged).
 
 matplotlib is optional (``pip install roi-reasoning[plots]``) and imported inside
 ``write_plots``. Figures are drawn on the Agg canvas through matplotlib's object API, so no
@@ -12,18 +13,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from roi_reasoning.data import DataError, read_records
+from roi_reasoning.report_curve import curve_png_name
 from roi_reasoning.report_data import (
     collect_entries,
     level_names,
     ordered_labels,
     summed_confusion,
 )
-from roi_reasoning.report_sections import Entry, column_title, curve_png_name, kind_key, kind_title
+from roi_reasoning.report_sections import Entry, column_title, kind_key, kind_title
 
 
 def _matplotlib() -> tuple[Any, Any]:
@@ -147,38 +149,77 @@ def _slug(label: str, taken: set[str]) -> str:
     return slug
 
 
-def _curve_series(rows: Sequence[dict[str, Any]]) -> dict[str, list[tuple[Any, Any]]]:
-    """Named (step, reward) series of ``curve.jsonl`` rows; points without a reward dropped."""
-    series = {"train (sampled)": [(r.get("step"), r.get("train_reward")) for r in rows]}
-    series["validation (greedy)"] = [(r.get("step"), r.get("val_reward")) for r in rows]
-    budgets = {b for r in rows for b in r.get("val_reward_by_budget") or {}}
-    for b in sorted(budgets, key=lambda b: (len(str(b)), str(b))):  # numeric order for digits
-        series[f"validation B={b}"] = [
-            (r.get("step"), (r.get("val_reward_by_budget") or {}).get(b)) for r in rows
-        ]
+def _budget_order(budget: Any) -> tuple[int, str]:
+    return (len(str(budget)), str(budget))  # numeric order for digit strings
+
+
+def _points(rows: Sequence[dict[str, Any]], value: Any) -> list[tuple[Any, Any]]:
+    """(step, ``value(row)``) of the rows where both are present."""
+    pts = [(r.get("step"), value(r)) for r in rows]
+    return [(s, v) for s, v in pts if v is not None and s is not None]
+
+
+def _by_budget(
+    rows: Sequence[dict[str, Any]], key: str, name: Callable[[Any], str]
+) -> dict[str, list[tuple[Any, Any]]]:
+    """One series per budget ``b`` of the ``{budget: value}`` mapping ``key``, named ``name(b)``."""
+    budgets = {b for r in rows for b in r.get(key) or {}}
     return {
-        k: [(s, v) for s, v in pts if v is not None and s is not None] for k, pts in series.items()
+        name(b): _points(rows, lambda r, b=b: (r.get(key) or {}).get(b))
+        for b in sorted(budgets, key=_budget_order)
     }
 
 
+def _curve_series(rows: Sequence[dict[str, Any]]) -> dict[str, list[tuple[Any, Any]]]:
+    """Named (step, reward) series of ``curve.jsonl`` rows; points without a reward dropped."""
+    return {
+        "train (sampled)": _points(rows, lambda r: r.get("train_reward")),
+        "validation (greedy)": _points(rows, lambda r: r.get("val_reward")),
+        **_by_budget(rows, "val_reward_by_budget", lambda b: f"validation B={b}"),
+    }
+
+
+def _share_series(rows: Sequence[dict[str, Any]]) -> dict[str, list[tuple[Any, Any]]]:
+    """Named (step, share in [0, 1]) series: the hardest tier's validation skip rate per budget
+    and the train groups with zero reward variance; empty for curves that logged neither."""
+    tier = next((r["hardest_tier"] for r in rows if r.get("hardest_tier")), "hardest tier")
+    series = _by_budget(
+        rows, "val_skip_hardest_by_budget", lambda b: f"{tier} skipped (validation), B={b}"
+    )
+    series["zero-variance groups (train)"] = _points(rows, lambda r: r.get("frac_zero_std"))
+    return {k: v for k, v in series.items() if v}
+
+
+def _draw(ax: Any, series: dict[str, list[tuple[Any, Any]]], dashed: str) -> None:
+    """One line per non-empty series; names starting with ``dashed`` are dashed."""
+    for name, points in series.items():
+        if points:
+            style = "--" if name.startswith(dashed) else "-"
+            ax.plot(*zip(*points, strict=True), style, marker="o", markersize=3, label=name)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+
+
 def plot_curve(curve_jsonl: str | os.PathLike[str], png: str | os.PathLike[str]) -> Path:
-    """Train and validation exam reward (overall and per budget) of an RARL ``curve.jsonl``
-    (rows {step, train_reward, val_reward, val_reward_by_budget}) against the optimizer step."""
+    """An RARL ``curve.jsonl`` (rows: ``rarl_curve``'s docstring) against the optimizer step:
+    train and validation exam reward (overall and per budget) on top; below, when the file has
+    them, the hardest tier's validation skip rate per budget and the share of train groups with
+    zero reward variance (Dr. GRPO learns nothing from those)."""
     figure_cls, canvas_cls = _matplotlib()
     rows = read_records(curve_jsonl)
     if not rows:
         raise DataError(curve_jsonl, None, "no learning-curve rows (written by `roi rarl train`)")
-    fig = figure_cls(figsize=(6, 4))
-    ax = fig.subplots()
-    for name, points in _curve_series(rows).items():
-        if points:
-            style = "--" if name.startswith("validation B") else "-"
-            ax.plot(*zip(*points, strict=True), style, marker="o", markersize=3, label=name)
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("exam reward (points per exam)")
-    ax.set_title("RARL learning curve")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    shares = _share_series(rows)
+    fig = figure_cls(figsize=(6, 6.4 if shares else 4))
+    axes = fig.subplots(2 if shares else 1, 1, squeeze=False, sharex=True)[:, 0]
+    _draw(axes[0], _curve_series(rows), "validation B")
+    axes[0].set_ylabel("exam reward (points per exam)")
+    axes[0].set_title("RARL learning curve")
+    if shares:
+        _draw(axes[1], shares, "zero-variance")
+        axes[1].set_ylim(-0.05, 1.05)
+        axes[1].set_ylabel("share")
+    axes[-1].set_xlabel("optimizer step")
     out = Path(png)
     out.parent.mkdir(parents=True, exist_ok=True)
     return _save(fig, canvas_cls, out)

@@ -231,6 +231,7 @@ def grpo_trainer(cfg: RARLConfig, model: Any = None, tokenizer: Any = None, data
             reward=cfg.reward,
             timeout=cfg.grade_timeout,
             batch_size=cfg.per_device_train_batch_size,
+            hardest_tier=next(reversed(cfg.val_tiers or cfg.tiers), None),  # order = difficulty
         )
     )
     return trainer

@@ -19,6 +19,10 @@ Where we hook, and why there (TRL 1.16, ``trl/trainer/grpo_trainer.py``):
 - ``_generate_and_score_completions(inputs)`` is the last place that sees the dataset rows; we
   only read each row's ``exam`` column (the same JSON the reward reads) into the list of budgets,
   then call TRL's method unchanged.
+- ``_calculate_rewards(inputs, prompts, completions, completion_ids_list)`` returns the rewards
+  gathered from every process, each prompt's group contiguous; we only read them to log
+  ``reward_group_std`` (``GROUP_STD``: the reward std within a group, averaged over groups),
+  which TRL does not log (its ``reward_std`` is the std over the whole batch).
 - ``rollout_func`` was the alternative: experimental in TRL 1.16 (it warns), it replaces the
   generation backends (we would re-implement HF and vLLM generation) and still sees no dataset
   column. Tools / environments re-enter ``_generate_single_turn`` with other prompts: refused.
@@ -47,12 +51,30 @@ from packaging.version import Version
 from trl import GRPOTrainer
 
 TESTED_TRL = (Version("1.16"), Version("1.17"))  # [low, high): the pyproject pin "trl>=1.16,<1.17"
+# logged metric: the mean over groups of the reward std within a group (TRL's ``reward_std`` is
+# the std over the whole batch, ``frac_reward_zero_std`` the share of groups with std 0)
+GROUP_STD = "reward_group_std"
 
 
 def exam_budget(exam: Any) -> int:
     """B of one ``exam`` dataset cell (JSON string or dict, see ``rewards.exam_column``)."""
     row = json.loads(exam) if isinstance(exam, str) else exam
     return int(row["budget"])
+
+
+def group_reward_std(rewards_per_func: Any, weights: Any, group: int) -> float:
+    """Mean over groups of ``group`` consecutive completions (one prompt's) of the std
+    (Bessel-corrected, NaN-aware, as TRL's ``nanstd``) of the weighted reward TRL logs as
+    ``reward``; rows every reward function left unscored are NaN, as in TRL. NaN when no group
+    has two scored rows (TRL's ``log`` then drops it); 0.0 for groups of one."""
+    import torch
+    from trl.trainer.utils import nanstd
+
+    rewards = (rewards_per_func * weights.to(rewards_per_func.device).unsqueeze(0)).nansum(dim=1)
+    rewards[torch.isnan(rewards_per_func).all(dim=1)] = torch.nan
+    if group < 2:
+        return 0.0
+    return torch.nanmean(nanstd(rewards.view(-1, group), dim=1)).item()
 
 
 def cut_at_budgets(
@@ -73,7 +95,8 @@ def cut_at_budgets(
 
 class BudgetGRPOTrainer(GRPOTrainer):
     """``GRPOTrainer`` that cuts completion i at ``exam_i.budget`` tokens before reward and loss,
-    and adds ``pending_logs`` (the validation reward, ``rarl_curve``) to its next log call."""
+    adds ``pending_logs`` (the validation reward, ``rarl_curve``) to its next log call and logs
+    ``GROUP_STD``, the reward std within groups, beside TRL's reward metrics."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         check_trl_internals(strict_version=False)
@@ -100,6 +123,16 @@ class BudgetGRPOTrainer(GRPOTrainer):
             return super()._generate_and_score_completions(inputs)
         finally:
             self._exam_budgets = None  # never reuse one batch's budgets for another
+
+    def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, ids: Any) -> Any:
+        # TRL returns the rewards gathered from every process, groups contiguous (its own
+        # grouping: ``rewards.view(-1, num_generations)``)
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, ids)
+        mode = "train" if self.model.training else "eval"
+        group = self.num_generations if mode == "train" else self.num_generations_eval
+        std = group_reward_std(rewards_per_func, self.reward_weights, group)
+        self._metrics[mode][GROUP_STD].append(std)
+        return rewards_per_func
 
     def _generate_single_turn(self, *args: Any, **kwargs: Any) -> tuple[list[list[int]], Any]:
         completion_ids, logprobs = super()._generate_single_turn(*args, **kwargs)
@@ -133,11 +166,15 @@ def check_trl_internals(cls: type = GRPOTrainer, *, strict_version: bool = True)
     def fail(method: str, why: str) -> None:
         raise RuntimeError(f"TRL changed GRPOTrainer.{method}: {why}; update rarl_trainer.py")
 
-    for method in ("_generate_and_score_completions", "_generate", "_generate_single_turn"):
+    hooked = ("_generate_and_score_completions", "_generate", "_generate_single_turn")
+    for method in (*hooked, "_calculate_rewards"):
         if not callable(getattr(cls, method, None)):
             fail(method, "method missing")
     if _params(cls._generate_and_score_completions) != ["self", "inputs"]:
         fail("_generate_and_score_completions", "signature is not (self, inputs)")
+    want = ["self", "inputs", "prompts", "completions", "completion_ids_list"]
+    if _params(cls._calculate_rewards) != want:
+        fail("_calculate_rewards", f"signature is not {want}")
     want = ["self", "prompt_ids", "images", "multimodal_fields", "num_generations"]
     if _params(cls._generate_single_turn)[:5] != want:
         fail("_generate_single_turn", f"signature does not start with {want}")

@@ -2,10 +2,11 @@
 
 Tables: Score with 95% bootstrap CI and Regret~ per method x paper kind x budget (the paper's
 main table), the exact OS-MCKP oracle (hindsight V* and Bellman V beside every score, when
-profiles exist), budget conditioning (skips by tier, budget use), paired differences of two
-methods with a bootstrap CI (from the runs' samples), the RARL learning curve, per-position
-accuracy and tokens, statuses, and level-prediction confusion per method (the sections beyond
-the main table live in ``report_sections``). Pure: no torch, transformers or matplotlib (PNGs
+profiles exist), budget conditioning (skips by tier, budget use), paired differences A − B
+with bootstrap CIs per cell and over all cells (from the runs' samples; B may be the best of
+several methods in each cell), the RARL learning curve, per-position accuracy and tokens,
+statuses, and level accuracy per cell and pooled with the confusion per method (the sections
+beyond the main table live in ``report_sections``). Pure: no torch, transformers or matplotlib (PNGs
 are ``roi_reasoning.plots``).
 
 Run example: ``roi report runs/demo``
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from roi_reasoning.records import STATUSES, ExamOutcome
+from roi_reasoning.report_curve import curve_section, find_curves
 from roi_reasoning.report_data import (
     collect_entries,
     level_names,
@@ -32,11 +34,10 @@ from roi_reasoning.report_data import (
 from roi_reasoning.report_sections import (
     DASH,
     Entry,
+    Pair,
     column_key,
     column_title,
-    curve_section,
     extra_sections,
-    find_curves,
     kind_key,
     kind_title,
     load_samples,
@@ -47,6 +48,7 @@ from roi_reasoning.report_sections import table as _table
 
 __all__ = [
     "Entry",
+    "Pair",
     "column_key",
     "column_title",
     "kind_key",
@@ -69,6 +71,12 @@ def score_cell(cell: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- sections
+
+LEVEL_NOTE = (
+    "Level accuracy = share of the tagged problems whose segment finished (not skipped, not "
+    "cut by the budget) with the predicted level equal to the actual one, per cell; Pooled = "
+    "over all the method's cells, by counts (the summed confusion matrices below)."
+)
 
 
 def _provenance(results: Sequence[dict[str, Any]]) -> list[str]:
@@ -147,29 +155,55 @@ def _skip_table(entries: Sequence[Entry]) -> list[str]:
     return _table(header, rows, text_cols=2)
 
 
+def _tagged(mine: Sequence[Entry]) -> bool:
+    total = summed_confusion(mine)
+    has_counts = total is not None and any(map(any, total))
+    return has_counts or any(e.cell.get("level_accuracy") is not None for e in mine)
+
+
+def pooled_level_accuracy(mine: Sequence[Entry]) -> tuple[float | None, int]:
+    """(level accuracy, tagged problems) over the cells' summed confusion matrices: pooled by
+    counts, so a cell weighs by its tagged problems; (None, 0) without counts."""
+    total = summed_confusion(mine) or []
+    tagged = sum(map(sum, total))
+    if not tagged:
+        return None, 0
+    return sum(total[i][i] for i in range(len(total))) / tagged, tagged
+
+
+def _level_accuracy_table(entries: Sequence[Entry], labels: Sequence[str]) -> list[str]:
+    """Per tagged method: level accuracy per cell, pooled over the cells, tagged problems."""
+    columns = ordered_columns(entries)
+    grid = {(e.label, e.column): e.cell for e in entries}
+    rows = []
+    for label in labels:
+        pooled, tagged = pooled_level_accuracy([e for e in entries if e.label == label])
+        cells = [grid.get((label, col)) for col in columns]
+        rows.append(
+            [_md(label)]
+            + [_num(c.get("level_accuracy")) if c else DASH for c in cells]
+            + [_num(pooled), str(tagged)]
+        )
+    header = ["Method", *(column_title(c) for c in columns), "Pooled", "Tagged problems"]
+    return _table(header, rows)
+
+
 def _confusion_section(entries: Sequence[Entry]) -> list[str]:
+    labels = ordered_labels(entries)
+    tagged = [label for label in labels if _tagged([e for e in entries if e.label == label])]
+    untagged = [_md(label) for label in labels if label not in tagged]
     lines: list[str] = []
-    untagged = []
-    for label in ordered_labels(entries):
+    if tagged:
+        lines += [LEVEL_NOTE, "", *_level_accuracy_table(entries, tagged), ""]
+    for label in tagged:
         mine = [e for e in entries if e.label == label]
         total = summed_confusion(mine)
-        per_paper = [(e, e.cell.get("level_accuracy")) for e in mine]
-        per_paper = [(e, acc) for e, acc in per_paper if acc is not None]
-        if (total is None or not any(map(any, total))) and not per_paper:
-            untagged.append(_md(label))
+        if total is None:
             continue
-        lines += [f"### {_md(label)}", ""]
-        if total is not None:
-            names = level_names(mine[0].level_bounds, len(total))
-            rows = [[f"**{names[i]}**"] + [str(v) for v in row] for i, row in enumerate(total)]
-            lines += _table(["pred \\ actual", *names], rows) + [""]
-            tagged = sum(map(sum, total))
-            pooled = sum(total[i][i] for i in range(len(total))) / tagged if tagged else None
-            lines.append(f"Level accuracy (pooled, {tagged} tagged problems): {_num(pooled)}.")
-        if per_paper:
-            accs = ", ".join(f"{column_title(e.column)} {_num(acc)}" for e, acc in per_paper)
-            lines.append(f"Level accuracy by paper: {accs}.")
-        lines.append("")
+        names = level_names(mine[0].level_bounds, len(total))
+        rows = [[f"**{names[i]}**"] + [str(v) for v in row] for i, row in enumerate(total)]
+        lines += [f"### {_md(label)}", "", "Rows: predicted level; columns: actual level.", ""]
+        lines += _table(["pred \\ actual", *names], rows) + [""]
     if untagged:
         lines += [f"Methods without level tags: {', '.join(untagged)}.", ""]
     return lines
@@ -179,7 +213,7 @@ def render_report(
     results: list[dict[str, Any]],
     *,
     samples: Sequence[Sequence[ExamOutcome]] | None = None,
-    pairs: Sequence[tuple[str, str]] = (),
+    pairs: Sequence[Pair] = (),
     curves: Sequence[PathLike] = (),
     plot_dir: str | None = None,
     seed: int = 0,
@@ -187,8 +221,11 @@ def render_report(
     """The Markdown report for one or more loaded results files (see ``load_results``).
 
     ``samples[i]``: the exam outcomes of ``results[i]`` (``load_samples``), needed by ``pairs``
-    = (label A, label B) tuples, e.g. ``("roi (mft+rarl)", "roi (mft)")``: Score A − B per shared
-    cell with a paired bootstrap CI (``seed``). ``curves``: RARL ``curve.jsonl`` files, summarised;
+    = (label A, B) tuples (``Pair``): Score A − B per shared cell with a paired bootstrap CI
+    (``seed``), and pooled over the cells ("all cells"). B is one label, e.g.
+    ``("roi (mft+rarl)", "roi (mft)")``, or a tuple of labels meaning the best of them in each
+    cell by mean Score (the row names the one chosen), e.g.
+    ``("roi (mft+rarl)", ("roi-greedy-knapsack", "roi-planner"))``. ``curves``: RARL ``curve.jsonl`` files, summarised;
     with ``plot_dir`` (the plots folder relative to the report) their PNGs are embedded.
     """
     entries = collect_entries(results)
@@ -215,7 +252,7 @@ def render_report(
     if positions:
         lines += ["## Accuracy and mean generated tokens by position", "", *positions, ""]
     lines += ["## Skip precision and statuses", "", *_skip_table(entries), ""]
-    lines += ["## Level prediction", "", "Rows: predicted level; columns: actual level.", ""]
+    lines += ["## Level prediction", ""]
     lines += _confusion_section(entries)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -224,7 +261,7 @@ def write_report(
     paths: Sequence[PathLike],
     out_path: PathLike,
     *,
-    pairs: Sequence[tuple[str, str]] = (),
+    pairs: Sequence[Pair] = (),
     curves: Sequence[PathLike] | None = None,
     plots: bool = False,
 ) -> Path:
@@ -259,7 +296,7 @@ def publish_report(
     out: PathLike | None = None,
     plots: bool = True,
     require_plots: bool = False,
-    pairs: Sequence[tuple[str, str]] = (),
+    pairs: Sequence[Pair] = (),
     curves: Sequence[PathLike] | None = None,
 ) -> Path:
     """``write_report`` behind the output checks (``roi report``, ``roi eval`` and the demo):

@@ -1,13 +1,12 @@
-"""Table primitives of ``roi report`` and its oracle, budget-conditioning, paired-difference and
-learning-curve sections (``report.render_report`` assembles them).
+"""Table primitives of ``roi report`` and its oracle, budget-conditioning and paired-difference
+sections (``report.render_report`` assembles them; the learning curve is ``report_curve``).
 
 - Oracle: per paper x budget x method, Score beside the hindsight V* and the Bellman-optimal
   ex-ante V_bellman (``metrics.compute_cells``) and the method's gap to each.
 - Budget conditioning: skip rate per tier and budget use, methods side by side per cell.
 - Paired differences: Score of method A minus method B on the exams both answered (paired by
-  exam id, read from each run's ``samples.jsonl``), 95 % percentile bootstrap CI.
-- Learning curve: first vs last validation reward of an RARL ``curve.jsonl``, per budget.
-
+  exam id, read from each run's ``samples.jsonl``), 95 % percentile bootstrap CI, per cell and
+  pooled over the cells; B may be "the best of several methods in each cell" (``Pair``).
 Pure: no torch, transformers or matplotlib.
 
 Run example: ``roi report runs/base runs/mft runs/mft+rarl --paired "roi (mft+rarl),roi (mft)"``
@@ -22,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from roi_reasoning.data import (
     DEFAULT_TIERS,
     ConfigError,
     DataError,
     read_record_lines,
-    read_records,
 )
 from roi_reasoning.exams import KINDS
 from roi_reasoning.metrics import paired_diff
@@ -35,7 +35,6 @@ from roi_reasoning.records import ExamOutcome
 
 DASH = "–"
 SAMPLES_FILE = "samples.jsonl"
-CURVE_FILE = "curve.jsonl"
 RESAMPLES = 2000  # paired bootstrap resamples
 
 PathLike = str | os.PathLike[str]
@@ -161,6 +160,11 @@ def conditioning_table(entries: Sequence[Entry]) -> list[str]:
 
 # ---------------------------------------------------------------- paired differences
 
+Pair = tuple[str, str | Sequence[str]]
+"""A paired comparison ``(A, B)`` of report labels. B is one label, or several labels meaning
+"the best of these in each cell": the one with the highest mean Score in that cell (the first
+listed on a tie), e.g. ``("roi (mft+rarl)", ("roi-greedy-knapsack", "roi-planner"))``."""
+
 
 def load_samples(path_or_run_dir: PathLike) -> list[ExamOutcome]:
     """The ExamOutcome records of a run's ``samples.jsonl`` (given the run directory, its
@@ -191,41 +195,108 @@ def _cell_outcomes(entry: Entry, samples: dict[str, list[ExamOutcome]]) -> list[
     ]
 
 
+def b_labels(b: str | Sequence[str]) -> tuple[str, ...]:
+    """The label(s) of a pair's B side as a tuple (one label -> a 1-tuple)."""
+    return (b,) if isinstance(b, str) else tuple(b)
+
+
+def _check_pair(a: str, candidates: tuple[str, ...], labels: Sequence[str]) -> None:
+    if not candidates:
+        raise ConfigError("paired", f"no B label paired with {a!r}")
+    for label in (a, *candidates):
+        if label not in labels:
+            valid = ", ".join(repr(x) for x in labels)
+            raise ConfigError("paired", f"unknown method label {label!r} (valid: {valid})")
+
+
+def _best_of(
+    grid: dict[tuple[str, tuple[str, int]], Entry], labels: tuple[str, ...], column: Any
+) -> Entry | None:
+    """The entry of ``labels`` with the highest mean Score in ``column`` (first on a tie);
+    None unless every one of them has the cell."""
+    found = [grid.get((label, column)) for label in labels]
+    if any(e is None for e in found):
+        return None
+
+    def mean(e: Entry) -> float:
+        value = e.cell["score"].get("mean")
+        return -math.inf if value is None or math.isnan(value) else float(value)
+
+    return max(found, key=mean)  # max keeps the first of equal ones
+
+
+def _exam_diffs(a: Sequence[ExamOutcome], b: Sequence[ExamOutcome]) -> list[float]:
+    """Score A − B per exam id both hold, in A's order (``paired_diff``'s pairs)."""
+    b_score = {e.exam_id: e.score for e in b}
+    return [e.score - b_score[e.exam_id] for e in a if e.exam_id in b_score]
+
+
+def pooled_diff(per_cell: Sequence[Sequence[float]], seed: int = 0) -> dict[str, Any]:
+    """Mean of the per-cell mean differences, with a 95 % stratified percentile bootstrap
+    (each resample redraws every cell's paired exams within that cell), and the number of
+    paired exams; cells without pairs are left out; NaN when none has any."""
+    groups = [np.asarray(g, dtype=float) for g in per_cell if len(g)]
+    if not groups:
+        return {"mean": math.nan, "lo": math.nan, "hi": math.nan, "n": 0}
+    rng = np.random.default_rng(seed)
+    draws = [g[rng.integers(0, g.size, size=(RESAMPLES, g.size))].mean(axis=1) for g in groups]
+    lo, hi = np.percentile(np.mean(draws, axis=0), [2.5, 97.5])
+    mean = float(np.mean([g.mean() for g in groups]))
+    return {"mean": mean, "lo": float(lo), "hi": float(hi), "n": sum(g.size for g in groups)}
+
+
 def paired_rows(
     entries: Sequence[Entry],
     samples: dict[str, list[ExamOutcome]],
-    pairs: Sequence[tuple[str, str]],
+    pairs: Sequence[Pair],
     seed: int = 0,
 ) -> list[dict[str, Any]]:
-    """One row per pair and per (kind, budget) both labels have: ``paired_diff`` of A − B plus
-    "a", "b", "kind", "budget". ``samples`` maps run name -> that run's outcomes. An unknown
-    label is a ConfigError that lists the valid ones."""
+    """Per pair (see ``Pair``): one row per (kind, budget) where A and every B label have a
+    cell, with ``paired_diff`` of A − B, "a", "b" (the B label used there: the best one when B
+    is several), "best_of" (B's labels when several, else None), "kind", "budget"; then, when
+    the pair has two cells or more, a pooled row (kind and budget None, ``pooled_diff`` over its
+    cells, "b" None when B is several). ``samples`` maps run name -> that run's outcomes. An
+    unknown label is a ConfigError that lists the valid ones."""
     labels = list(dict.fromkeys(e.label for e in entries))
     grid = {(e.label, e.column): e for e in entries}
-    rows = []
+    columns = sorted({e.column for e in entries}, key=column_key)
+    rows: list[dict[str, Any]] = []
     for a, b in pairs:
-        for label in (a, b):
-            if label not in labels:
-                valid = ", ".join(repr(x) for x in labels)
-                raise ConfigError("paired", f"unknown method label {label!r} (valid: {valid})")
-        for column in sorted({e.column for e in entries}, key=column_key):
-            if (a, column) not in grid or (b, column) not in grid:
+        candidates = b_labels(b)
+        _check_pair(a, candidates, labels)
+        best_of = candidates if len(candidates) > 1 else None
+        per_cell = []
+        for column in columns:
+            chosen = _best_of(grid, candidates, column)
+            if (a, column) not in grid or chosen is None:
                 continue
-            diff = paired_diff(
-                _cell_outcomes(grid[(a, column)], samples),
-                _cell_outcomes(grid[(b, column)], samples),
-                seed=seed,
-                n=RESAMPLES,
-            )
-            rows.append({"a": a, "b": b, "kind": column[0], "budget": column[1], **diff})
+            a_out = _cell_outcomes(grid[(a, column)], samples)
+            b_out = _cell_outcomes(chosen, samples)
+            diff = paired_diff(a_out, b_out, seed=seed, n=RESAMPLES)
+            head = {"a": a, "b": chosen.label, "best_of": best_of}
+            rows.append({**head, "kind": column[0], "budget": column[1], **diff})
+            per_cell.append(_exam_diffs(a_out, b_out))
+        if len(per_cell) > 1:
+            head = {"a": a, "b": None if best_of else candidates[0], "best_of": best_of}
+            rows.append({**head, "kind": None, "budget": None, **pooled_diff(per_cell, seed)})
     return rows
+
+
+def _pair_name(row: dict[str, Any]) -> str:
+    if not row.get("best_of"):
+        return f"{row['a']} − {row['b']}"
+    group = ", ".join(row["best_of"])
+    if row["b"] is None:
+        return f"{row['a']} − best of {group}"
+    return f"{row['a']} − {row['b']} (best of {group})"
 
 
 def paired_table(rows: Sequence[dict[str, Any]]) -> list[str]:
     header = ["A − B", "Paper", "Budget", "Paired exams", "Mean diff", "95% CI"]
     body = [
-        [md(f"{r['a']} − {r['b']}"), md(r["kind"]), str(r["budget"]), str(r["n"])]
-        + [num(r["mean"]), f"[{num(r['lo'])}, {num(r['hi'])}]"]
+        [md(_pair_name(r))]
+        + ([md(r["kind"]), str(r["budget"])] if r["kind"] is not None else ["all cells", DASH])
+        + [str(r["n"]), num(r["mean"]), f"[{num(r['lo'])}, {num(r['hi'])}]"]
         for r in rows
     ]
     return table(header, body, text_cols=3)
@@ -245,18 +316,21 @@ CONDITIONING_NOTE = (
 )
 PAIRED_NOTE = (
     "Score of A minus Score of B on the exams both answered (paired by exam id); 95% "
-    "percentile bootstrap over the paired exams ({n} resamples, seed {seed})."
+    'percentile bootstrap over the paired exams ({n} resamples, seed {seed}). "best of X, Y": '
+    "B is, in each cell, whichever of X and Y has the higher mean Score there (named in the "
+    'row). "all cells": the mean of the pair\'s per-cell mean differences, its CI from '
+    "resampling every cell's paired exams within the cell."
 )
 
 
 def extra_sections(
     entries: Sequence[Entry],
     samples: dict[str, list[ExamOutcome]] | None,
-    pairs: Sequence[tuple[str, str]],
+    pairs: Sequence[Pair],
     seed: int,
 ) -> list[str]:
-    """The oracle, budget-conditioning and (when ``pairs``) paired-difference sections;
-    ``samples`` maps run name -> that run's outcomes."""
+    """The oracle, budget-conditioning and (when ``pairs``, see ``Pair`` and ``paired_rows``)
+    paired-difference sections; ``samples`` maps run name -> that run's outcomes."""
     lines: list[str] = []
     oracle = oracle_table(entries)
     if oracle:
@@ -270,65 +344,3 @@ def extra_sections(
         lines += ["## Paired differences", "", PAIRED_NOTE.format(n=RESAMPLES, seed=seed), ""]
         lines += [*paired_table(rows), ""] if rows else ["No cell is shared by a pair.", ""]
     return lines
-
-
-# ---------------------------------------------------------------- learning curve
-
-
-def curve_png_name(index: int) -> str:
-    """File name of the ``index``-th learning-curve PNG (plots.py writes it, the report links)."""
-    return f"learning_curve_{index + 1}.png"
-
-
-def _first_last(rows: Sequence[dict[str, Any]], value: Any) -> tuple[Any, Any] | None:
-    """(first row, last row) whose ``value(row)`` is a number; None when no row has one."""
-    kept = [r for r in rows if isinstance(value(r), int | float) and not isinstance(value(r), bool)]
-    return (kept[0], kept[-1]) if kept else None
-
-
-def curve_summary(path: PathLike) -> str:
-    """One line: validation reward at the first vs the last validated step, overall and per
-    budget, from an RARL ``curve.jsonl`` (rows {step, train_reward, val_reward,
-    val_reward_by_budget})."""
-    rows = read_records(path)
-    if not rows:
-        raise DataError(path, None, "no learning-curve rows (written by `roi rarl train`)")
-
-    def fmt(name: str, value: Any) -> str | None:
-        ends = _first_last(rows, value)
-        if ends is None:
-            return None
-        (first, last) = ends
-        span = f"step {first.get('step')} → {last.get('step')}"
-        return f"{name} {num(value(first))} → {num(value(last))} ({span})"
-
-    budgets = sorted(
-        {b for r in rows for b in r.get("val_reward_by_budget") or {}},
-        key=lambda b: (not str(b).isdigit(), int(b) if str(b).isdigit() else 0, str(b)),
-    )
-    parts = [fmt("validation reward", lambda r: r.get("val_reward"))]
-    for b in budgets:
-        parts.append(fmt(f"B={b}", lambda r, b=b: (r.get("val_reward_by_budget") or {}).get(b)))
-    parts.append(fmt("train reward", lambda r: r.get("train_reward")))
-    kept = [p for p in parts if p]
-    return "; ".join(kept) + "." if kept else "no reward values."
-
-
-def curve_section(curves: Sequence[PathLike], plot_dir: str | None) -> list[str]:
-    """Summary lines (and the embedded PNGs when ``plot_dir`` is the plots folder, relative to
-    the report) for each ``curve.jsonl``."""
-    lines: list[str] = []
-    for i, path in enumerate(curves):
-        lines += [f"- `{md(path)}`: {curve_summary(path)}"]
-        if plot_dir is not None:
-            lines += ["", f"  ![RARL learning curve {i + 1}]({plot_dir}/{curve_png_name(i)})"]
-    return lines
-
-
-def find_curves(run_dirs: Sequence[PathLike], report_dir: PathLike) -> list[Path]:
-    """``curve.jsonl`` files in the run directories and in the report's folder (and its
-    ``rarl/`` subfolder, the demo's layout), each once, in that order."""
-    places = [Path(p) if Path(p).is_dir() else Path(p).parent for p in run_dirs]
-    places += [Path(report_dir), Path(report_dir) / "rarl"]
-    found = [p / CURVE_FILE for p in places if (p / CURVE_FILE).is_file()]
-    return list(dict.fromkeys(found))

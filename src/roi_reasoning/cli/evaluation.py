@@ -63,11 +63,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def pair(text: str) -> tuple[str, str]:
+def pair(text: str) -> tuple[str, str | tuple[str, ...]]:
+    """``A,B`` → (A, B); ``A,B1|B2`` → (A, (B1, B2)): B is the better of B1, B2 in each cell."""
     a, sep, b = text.partition(",")
-    if not sep or not a.strip() or not b.strip():
-        raise argparse.ArgumentTypeError(f"expected A,B (two report labels), got {text!r}")
-    return a.strip(), b.strip()
+    bs = tuple(x.strip() for x in b.split("|"))
+    if not sep or not a.strip() or not all(bs):
+        raise argparse.ArgumentTypeError(f"expected A,B or A,B1|B2 (report labels), got {text!r}")
+    return a.strip(), bs if len(bs) > 1 else bs[0]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -122,7 +124,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=pair,
         metavar="A,B",
         help="Score A − B per cell with a paired bootstrap CI, by report label, e.g. "
-        '"roi (mft+rarl),roi (mft)" (repeatable)',
+        '"roi (mft+rarl),roi (mft)"; B1|B2 for the better of several in each cell, e.g. '
+        '"roi (mft+rarl),roi-greedy-knapsack|roi-planner" (repeatable)',
     )
     rep.add_argument(
         "--curve",

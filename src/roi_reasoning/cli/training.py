@@ -54,7 +54,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def cmd_mft_build(args: argparse.Namespace) -> int:
     from roi_reasoning.config import load_config
-    from roi_reasoning.mft import MFTBuildConfig, build_dataset
+    from roi_reasoning.mft_data import MFTBuildConfig, build_dataset
 
     overrides = {
         "profile": args.profile,
@@ -66,6 +66,7 @@ def cmd_mft_build(args: argparse.Namespace) -> int:
         "exams": args.exams,
         "n": args.n,
         "max_na_share": args.max_na_share,
+        "budget_targets": args.budget_targets,
         "seed": args.seed,
     }
     cfg = load_config(MFTBuildConfig, args.config, overrides)
@@ -170,6 +171,13 @@ def _register_mft(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--exams", type=int, help="multi-problem exam rows")
     build.add_argument("--n", type=int, help="problems per exam")
     build.add_argument("--max-na-share", type=float)
+    build.add_argument(
+        "--budget-targets",
+        action="store_const",
+        const=True,
+        help="ours: refuse where the budget runs out, with hindsight (default: the paper's "
+        "targets, cut at the budget)",
+    )
     build.add_argument("--seed", type=int)
     build.set_defaults(handler=cmd_mft_build)
     tr = mft.add_parser("train", help="SFT with TRL (full or LoRA, from a YAML recipe)")
