@@ -77,7 +77,7 @@ def test_world_recipes_are_the_demo_settings(tmp_path):
         expected["model"] = expected["model"].replace(str(tmp_path / "world"), "runs/demo/world")
         if "tiers" in expected:
             expected["tiers"] = {
-                t: {"source": f"runs/demo/world/data/{t}.train.jsonl"} for t in expected["tiers"]
+                t: {"source": f"runs/demo/world/data/{t}.tune.jsonl"} for t in expected["tiers"]
             }
         if expected.get("val_tiers"):
             expected["val_tiers"] = {

@@ -21,7 +21,7 @@ from roi_reasoning.world import (
     world_tiers,
     write_world,
 )
-from roi_reasoning.world.problems import HARD_STEPS, split_tier
+from roi_reasoning.world.problems import HARD_STEPS, TUNE_SIZE, split_tier
 
 SMALL = WorldConfig(train_size=120, test_size=40)
 
@@ -164,11 +164,27 @@ def test_write_world_splits_are_disjoint_and_load(tmp_path):
         assert not {p.question for p in train} & {p.question for p in test}
         assert len({p.question for p in everything}) == len(everything)
         assert {p.id for p in everything} == {p.id for p in train} | {p.id for p in test}
+        tune = load_jsonl(files[tier]["tune"])  # MFT's and RARL's: unseen by the base model
+        assert len(tune) == TUNE_SIZE
+        assert not {p.question for p in tune} & {p.question for p in everything}
         spec = TierSpec(source=world_tiers(tmp_path)[tier]["source"])
         assert [p.id for p in load_tier(spec, tier)] == [p.id for p in test]
     assert world_tiers(tmp_path, "train")["hard"]["source"] == files["hard"]["train"]
     with pytest.raises(ValueError, match="valid"):
         world_tiers(tmp_path, "dev")
+
+
+def test_a_built_world_without_the_tune_split_gets_it_written_identically(tmp_path):
+    import json
+
+    files = write_world(tmp_path / "data", SMALL)
+    (tmp_path / "world.json").write_text(json.dumps({"config": SMALL.to_dict()}))
+    before = {t: Path(files[t]["train"]).read_bytes() for t in TIERS}
+    for t in TIERS:
+        Path(files[t]["tune"]).unlink()
+    tiers = world_tiers(tmp_path, "tune")
+    assert all(Path(tiers[t]["source"]).exists() for t in TIERS)
+    assert {t: Path(files[t]["train"]).read_bytes() for t in TIERS} == before
 
 
 # ------------------------------------------------------------------ tokenizer and token costs

@@ -31,7 +31,7 @@ def test_shipped_files_match_their_manifest_and_fit_in_10_mb():
     for name, digest in manifest["files"].items():
         assert sha256(PRETRAINED / name) == digest, name
     assert sum(p.stat().st_size for p in PRETRAINED.iterdir()) <= 10 * 1024**2
-    assert {f"{t}{s}.jsonl" for t in TIERS for s in ("", ".train", ".test")} == set(
+    assert {f"{t}{s}.jsonl" for t in TIERS for s in ("", ".train", ".test", ".tune")} == set(
         manifest["data"]
     )
 

@@ -3,7 +3,7 @@
 Stages (each cached / resumable under ``--out``; a rerun skips what is done):
 world (the default world ships pretrained in the package and is installed into the cache in
 seconds; any other ``world.*`` setting is built by ``roi world build``, cached by config hash)
-→ profile (base model, train split) → MFT data → MFT
+→ profile (base model, tune split: problems it never trained on) → MFT data → MFT
 (full fine-tuning) → RARL (Dr. GRPO, both budgets mixed in one run, a validation curve) →
 profile of the test problems (the oracle's table) → evaluation on held-out problems of base,
 Greedy Knapsack and the planner on the base model, MFT with Greedy Knapsack and the planner on
@@ -194,7 +194,7 @@ def _profile_config(
     cfg: DemoConfig, world: Path, out: Path, tiers: dict, *, per_tier: int, k: int, seed: int = 0
 ) -> Any:
     """``k`` base-model samples (T=1) of ``per_tier`` problems per tier, capped at the loose
-    budget: the MFT profile (train split) and the oracle's table (the evaluated test problems).
+    budget: the MFT profile (tune split) and the oracle's table (the evaluated test problems).
     ``seed`` draws the problems and seeds the sampling."""
     from roi_reasoning.profiling import ProfileConfig
 
@@ -223,7 +223,9 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
 
     out, world = Path(cfg.out), Path(world)
     bounds, budgets = list(cfg.world.level_bounds), list(cfg.world.budgets)
-    train_tiers = world_tiers(world, "train")
+    # problems the base model never trained on: on its training problems it knows the hard
+    # tier's coin side from the solutions it learned, and attempting is then never a gamble
+    train_tiers = world_tiers(world, "tune")
     profile, data, mft = out / "profile.jsonl", out / "mft-data", out / "mft" / "final"
     configs: dict[str, Any] = {
         "profile": _profile_config(
@@ -266,7 +268,7 @@ def stage_configs(cfg: DemoConfig, world: str | Path) -> dict[str, Any]:
             budgets=budgets,
             # 16 problem sets × 3 kinds × 2 budgets = 96 greedy exams (~2 s per validation): one
             # problem moves the curve by ~0.01, not the ~0.04-0.08 of the 4 sets used before.
-            # Drawn from the train split with another seed: the test split stays unseen.
+            # Drawn from the tune split with another seed: the test split stays unseen.
             val_exams=16,
             level_bounds=bounds,
             count=200,
@@ -302,7 +304,7 @@ def _eval_configs(cfg: DemoConfig, world: Path, profile: Path, mft: Path) -> dic
     """``eval base`` (with its baselines), ``eval mft`` (with Greedy Knapsack and the planner on
     the MFT model's tags) and ``eval mft+rarl`` on the same held-out exams: Easy/Medium/Hard
     papers at both world budgets, ``eval_count`` problem sets per cell. The planner plans from
-    the train-split profile; the oracle values come from the test problems' own profile."""
+    the tune-split profile; the oracle values come from the test problems' own profile."""
     from roi_reasoning.evaluate import EvalConfig
     from roi_reasoning.world import world_tiers
 

@@ -3,7 +3,8 @@ a tiny base model trained from scratch that stands in for an instruct model.
 
 - ``WorldConfig``: seed, sizes, level bounds and budgets (tokens of the world tokenizer),
   model and training settings; its hash keys the cache.
-- ``write_world(out_dir, cfg)``: ``easy/medium/hard`` JSONL (+ disjoint ``.train``/``.test``).
+- ``write_world(out_dir, cfg)``: ``easy/medium/hard`` JSONL (+ disjoint ``.train``/``.test``/
+  ``.tune``: the base model's training problems, the evaluation's, MFT's and RARL's).
 - ``build_world_model(cfg, out_dir, progress, force) -> Path``: tokenizer + small Llama +
   ``world.json``, cached under ``default_cache_dir() / <config hash>``.
 - ``world_tiers(path, split="test")``: ``EvalConfig.tiers`` entries for a built world.
@@ -50,12 +51,18 @@ def world_tiers(path: str | Path, split: str = "test") -> dict[str, dict[str, st
     """``{tier: {"source": absolute JSONL path}}`` for ``EvalConfig.tiers``, easiest first.
 
     ``path`` is a built world folder (with ``world.json``) or a folder from ``write_world``;
-    ``split`` is ``test`` (held-out, the default), ``train`` or ``all``.
+    ``split`` is ``test`` (held-out, the default), ``tune`` (unseen by the base model, for MFT
+    and RARL), ``train`` (the base model's) or ``all`` (train and test). A built world cached
+    before the tune split existed gets its tier files written again from its config (the same
+    generator: train and test come out byte-identical).
     """
     if split not in SPLIT_SUFFIX:
         raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLIT_SUFFIX)}")
     folder = Path(path).resolve()
-    data = folder / "data" if (folder / "world.json").exists() else folder
+    built = (folder / "world.json").exists()
+    data = folder / "data" if built else folder
+    if built and not all((data / f"{t}{SPLIT_SUFFIX[split]}.jsonl").exists() for t in TIERS):
+        write_world(data, WorldConfig(**load_world(folder)["config"]))
     out = {}
     for tier in TIERS:
         source = data / f"{tier}{SPLIT_SUFFIX[split]}.jsonl"

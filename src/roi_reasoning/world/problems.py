@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 TIERS = ("easy", "medium", "hard")
+# problems per tier that neither the base model nor the evaluation sees: MFT's profile and RARL
+TUNE_SIZE = 1000
 HARD_STEPS = (7, 9)  # operations in a hard chain, its coin toss included (inclusive range)
 NAMES = ("Ann", "Ben", "Mia", "Tom", "Eva", "Sam", "Lia", "Max")
 THINGS = ("apples", "coins", "books", "cards", "stamps", "shells")
@@ -280,23 +282,31 @@ def generate_tier(tier: str, n: int, seed: int = 0, start: int = 0) -> list[dict
     return [make_problem(tier, i, seed) for i in range(start, start + n)]
 
 
-def split_tier(tier: str, cfg: WorldConfig) -> tuple[list[dict], list[dict]]:
-    """(train, test): test = the first ``test_size`` distinct questions, train = the next
-    ``train_size`` distinct questions not in test (disjoint by question text)."""
+def split_tier(tier: str, cfg: WorldConfig) -> tuple[list[dict], list[dict], list[dict]]:
+    """(train, test, tune): test = the first ``test_size`` distinct questions, train = the next
+    ``train_size``, tune = the next ``TUNE_SIZE`` (all disjoint by question text). The base model
+    trains on train; MFT and RARL tune on problems it never saw (on train problems it would
+    know the hard tier's coin side from its training solutions)."""
     seen: set[str] = set()
     test: list[dict] = []
     train: list[dict] = []
+    tune: list[dict] = []
     i = 0
-    while len(train) < cfg.train_size:
-        if i > 20 * (cfg.train_size + cfg.test_size) + 1000:
+    while len(tune) < TUNE_SIZE:
+        if i > 20 * (cfg.train_size + cfg.test_size + TUNE_SIZE) + 1000:
             raise ValueError(f"tier {tier!r} has too few distinct problems for {cfg}")
         row = make_problem(tier, i, cfg.seed)
         i += 1
         if row["question"] in seen:
             continue
         seen.add(row["question"])
-        (test if len(test) < cfg.test_size else train).append(row)
-    return train, test
+        if len(test) < cfg.test_size:
+            test.append(row)
+        elif len(train) < cfg.train_size:
+            train.append(row)
+        else:
+            tune.append(row)
+    return train, test, tune
 
 
 def _write_rows(path: Path, rows: list[dict]) -> None:
@@ -308,20 +318,21 @@ def _write_rows(path: Path, rows: list[dict]) -> None:
 
 
 def write_world(out_dir: str | os.PathLike[str], cfg: WorldConfig | None = None) -> dict[str, Any]:
-    """Write ``<tier>.jsonl`` (all rows), ``<tier>.train.jsonl`` and ``<tier>.test.jsonl`` for
-    each tier; return ``{tier: {"all"|"train"|"test": absolute path}}``."""
+    """Write ``<tier>.jsonl`` (train and test rows), ``<tier>.train.jsonl``, ``<tier>.test.jsonl``
+    and ``<tier>.tune.jsonl`` for each tier; return ``{tier: {split: absolute path}}``."""
     cfg = cfg or WorldConfig()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Any] = {}
     for tier in TIERS:
-        train, test = split_tier(tier, cfg)
+        train, test, tune = split_tier(tier, cfg)
         paths = {k: out / f"{tier}{suffix}.jsonl" for k, suffix in SPLIT_SUFFIX.items()}
         _write_rows(paths["train"], train)
         _write_rows(paths["test"], test)
+        _write_rows(paths["tune"], tune)
         _write_rows(paths["all"], test + train)
         files[tier] = {k: str(p) for k, p in paths.items()}
     return files
 
 
-SPLIT_SUFFIX = {"all": "", "train": ".train", "test": ".test"}
+SPLIT_SUFFIX = {"all": "", "train": ".train", "test": ".test", "tune": ".tune"}
