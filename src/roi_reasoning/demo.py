@@ -47,11 +47,13 @@ class DemoConfig:
     # MFT, RARL's exams and rollouts (``eval_seed`` and ``world.seed`` are apart)
     seed: int = 0
     # MFT data: the paper's refusal learning refuses a problem none of its K samples solved, so
-    # K sets how often MFT teaches the hard tier's refusal (a coin-toss gamble: ~0.5^K), i.e.
-    # how often RARL's samples explore a skip; 600 problems per tier and 2400 exams keep the
-    # tiny model from memorising its MFT set.
+    # K sets how often MFT teaches the hard tier's refusal (a coin-toss gamble: ~0.5^K). At K=2
+    # the MFT model, having sampled the skip tag, mostly went on to solve the problem (a
+    # malformed skip, reward 0), and RARL learned never to skip; at K=1 the refusal is learned
+    # as tag + NA (README, "RARL on the embedded world"). 600 problems per tier and 2400 exams
+    # keep the tiny model from memorising its MFT set.
     profile_per_tier: int = 600
-    profile_k: int = 2
+    profile_k: int = 1
     oracle_k: int = 4  # base-model samples per evaluated test problem (the oracle's table)
     mft_exams: int = 2400
     # False: the paper's MFT targets (cut at the budget, allocation left to RARL); True: ours,
