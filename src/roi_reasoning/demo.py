@@ -64,7 +64,8 @@ class DemoConfig:
     mft_steps: int = 500
     mft_lr: float = 2e-3
     # RARL: Dr. GRPO, both budgets mixed, 8 exams × 8 samples per step, a KL anchor to the MFT
-    # model's solving; greedy validation every ``rarl_val_every`` steps (README, "RARL").
+    # model's solving; greedy validation every ``rarl_val_every`` steps (README, "RARL on the
+    # embedded world").
     rarl_steps: int = 24
     rarl_generations: int = 8
     rarl_exams_per_step: int = 8
