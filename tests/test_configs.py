@@ -66,7 +66,7 @@ BAD_TRAINER = [
     (MFTTrainConfig, {"lr_schedular_type": "cosine"}, "did you mean lr_scheduler_type"),
     (MFTTrainConfig, {"lr_scheduler_type": "cosin"}, "trainer.lr_scheduler_type: expected one of"),
     (MFTTrainConfig, {"log_level": "loud"}, "trainer.log_level: expected one of"),
-    (MFTTrainConfig, {"warmup_steps": "10%"}, "trainer.warmup_steps: expected a number"),
+    (MFTTrainConfig, {"warmup_steps": "10%"}, "trainer.warmup_steps: expected a finite number"),
     (
         MFTTrainConfig,
         {"model_init_kwargs": "bf16"},
@@ -109,7 +109,7 @@ BAD_TRAINER = [
         {"max_prompt_length": 256},
         "trainer.max_prompt_length: unknown GRPOConfig field.*removed",
     ),
-    (RARLConfig, {"top_p": "high"}, "trainer.top_p: expected a number"),
+    (RARLConfig, {"top_p": "high"}, "trainer.top_p: expected a finite number"),
 ]
 
 

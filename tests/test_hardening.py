@@ -407,6 +407,12 @@ def probe_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.parametrize(("argv", "expect"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input_exits_2_one_line_nothing_written(probe_dir, capsys, argv, expect):
+    check_refused(probe_dir, capsys, argv, expect)
+
+
+def check_refused(probe_dir: Path, capsys, argv: list[str], expect: str) -> None:
+    """``roi argv`` exits 2 with one ``error:`` line holding ``expect``, creates nothing and
+    modifies no input."""
     before = snapshot(probe_dir)
     code = main(argv)
     err = capsys.readouterr().err

@@ -4,9 +4,11 @@ imports the CLI, and no import cycle exists among modules.
 
 Layers, lowest first (README, "Source layout"):
   core      records, data, formats, parsing, grading, scoring, exams, knapsack, metrics, rewards,
-            config, validate, plugins, report*, plots, pretrained — pure Python, no torch
+            config, validate, errors, inputs, runlock, plugins, report*, plots, pretrained — pure
+            Python, no torch
   backends  policies/*, methods — turn prompts into completions
-  stages    evaluate, profiling, mft*, rarl*, world/*, adapters/* — one pipeline stage each
+  stages    evaluate, profiling, mft*, rarl*, checkpoints, world/*, adapters/* — one pipeline
+            stage each (checkpoints: their crash-safe outputs)
   app       demo, cli/* — wire stages together
 """
 
@@ -29,11 +31,12 @@ STAGES = (
     "rarl",
     "rarl_trainer",
     "rarl_curve",
+    "checkpoints",
     "world",
     "adapters",
 )
 APP = ("demo", "cli")
-TRAINING = ("profiling", "mft", "mft_data", "rarl", "rarl_trainer", "rarl_curve")
+TRAINING = ("profiling", "mft", "mft_data", "rarl", "rarl_trainer", "rarl_curve", "checkpoints")
 
 
 def module_name(path: Path) -> str:

@@ -271,7 +271,7 @@ def test_load_results_errors_name_the_file(tmp_path: Path) -> None:
         load_results(missing)
     bad = tmp_path / "results.json"
     bad.write_text('{\n  "run": "demo",\n  "cells": [,]\n}\n', encoding="utf-8")
-    with pytest.raises(DataError, match=r"results\.json:3: invalid JSON"):
+    with pytest.raises(DataError, match=r"results\.json:3: .*malformed JSON"):
         load_results(bad)
     bad.write_text(json.dumps({"run": "demo"}), encoding="utf-8")
     with pytest.raises(DataError, match=r"results\.json: missing key\(s\): cells"):

@@ -324,7 +324,7 @@ def test_config_from_yaml_lists_hashes_like_tuples():
     a = WorldConfig(level_bounds=list(d.level_bounds), budgets=list(d.budgets))
     assert a == d and config_hash(a) == config_hash(d)
     assert config_hash(dataclasses.replace(a, seed=1)) != config_hash(a)
-    with pytest.raises(ValueError, match="ascend"):
+    with pytest.raises(ValueError, match="strictly increasing"):
         WorldConfig(level_bounds=(96, 48, 192))
 
 

@@ -15,7 +15,9 @@ from typing import Any, TypeVar
 
 import yaml
 
-from roi_reasoning.data import ConfigError, DataError, check_tiers
+from roi_reasoning.data import check_tiers
+from roi_reasoning.errors import ConfigError, DataError
+from roi_reasoning.inputs import BadValue, check_value
 
 T = TypeVar("T")
 
@@ -32,9 +34,20 @@ YamlLoader.add_implicit_resolver(
 )
 
 
-def yaml_value(text: str) -> Any:
-    """One YAML scalar or structure (``--set KEY=VALUE``), with the same float rule."""
-    return yaml.load(text, Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass
+def yaml_value(text: str, key: str = "--set") -> Any:
+    """One YAML scalar or structure (``--set KEY=VALUE``), with the same float rule and the
+    bounds of ``inputs.check_value``; ConfigError naming ``key`` otherwise."""
+    try:
+        value = yaml.load(text, Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass
+        check_value(value)
+    except yaml.YAMLError as exc:
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(key, f"cannot parse {text!r} as a YAML value: {what}") from None
+    except RecursionError:
+        raise ConfigError(key, "value nested too deep") from None
+    except BadValue as exc:
+        raise ConfigError(key, str(exc)) from None
+    return value
 
 
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -49,12 +62,18 @@ def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise DataError(path, mark.line + 1 if mark else None, f"bad YAML: {what}{where}") from None
     except UnicodeDecodeError as exc:
         raise DataError(path, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except RecursionError:
+        raise DataError(path, None, "bad YAML: nested too deep") from None
     except IsADirectoryError:
         raise DataError(path, None, "is a directory; expected a YAML file") from None
     except OSError as exc:
         raise DataError(path, None, f"cannot read: {exc.strerror or exc}") from None
     if not isinstance(data, dict):
         raise DataError(path, None, "expected a mapping of settings at the top level")
+    try:
+        check_value(data)
+    except BadValue as exc:
+        raise DataError(path, None, f"bad YAML: {exc}") from None
     return data
 
 
@@ -127,8 +146,8 @@ def build_config(
     kwargs = _field_values(cls, values, source, base, prefix)
     try:
         return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
-    except ConfigError as exc:  # a check of the dataclass's own: name the file
-        raise ConfigError(exc.key, exc.detail, exc.source or source) from None
+    except ConfigError as exc:  # a check of the dataclass's own: name the file and section
+        raise ConfigError(prefix + exc.key, exc.detail, exc.source or source) from None
     except DataError:
         raise
     except ValueError as exc:  # the dataclass's own consistency checks

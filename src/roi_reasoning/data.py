@@ -6,39 +6,15 @@ Run example: ``python -c "from roi_reasoning.data import load_tier, DEFAULT_TIER
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roi_reasoning.errors import ConfigError, DataError, MissingExtra
+from roi_reasoning.inputs import BadValue, parse_json
 from roi_reasoning.records import Problem
-
-
-class DataError(ValueError):
-    """Bad input. The message names the file and line; the CLI exits with code 2."""
-
-    def __init__(self, path: str | os.PathLike[str], line: int | None, message: str) -> None:
-        where = f"{path}:{line}" if line is not None else str(path)
-        super().__init__(f"{where}: {message}")
-
-
-class ConfigError(ValueError):
-    """A bad setting. The message names its key path (``budgets[1]``, ``tiers.easy.source``)
-    and, when known, the file it came from; the CLI exits with code 2."""
-
-    def __init__(self, key: str, message: str, source: str | None = None) -> None:
-        self.key, self.detail, self.source = key, message, source
-        where = f"{source}: " if source else ""
-        super().__init__(f"{where}{key}: {message}")
-
-
-class MissingExtra(ConfigError):
-    """An optional dependency is not installed; the message names the extra that brings it."""
-
-    def __init__(self, what: str, extra: str) -> None:
-        super().__init__("install", f"{what} needs `pip install 'roi-reasoning[{extra}]'`")
 
 
 @dataclass(frozen=True)
@@ -230,11 +206,9 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[tuple[int, Any]]:
         if not text.strip():
             continue
         try:
-            out.append((lineno, json.loads(text)))
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                path, lineno, f"malformed JSON: {exc.msg} (column {exc.colno})"
-            ) from None
+            out.append((lineno, parse_json(text)))
+        except BadValue as exc:
+            raise DataError(path, lineno, str(exc)) from None
     return out
 
 
@@ -271,9 +245,9 @@ def _parse_record(
     if not text.strip():
         return None, None
     try:
-        row = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return f"malformed JSON: {exc.msg} (column {exc.colno})", None
+        row = parse_json(text)
+    except BadValue as exc:
+        return str(exc), None
     if not isinstance(row, dict):
         return f"expected a JSON object, got {type(row).__name__}", None
     return None, row

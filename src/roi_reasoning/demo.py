@@ -37,6 +37,29 @@ from roi_reasoning.world.problems import WorldConfig
 BASELINES = ["base"]
 
 
+# Every number of the demo, checked when its settings are read (validate.check_fields):
+# nothing runs on a setting a later stage would refuse.
+DEMO_RANGES: dict[str, tuple] = {
+    "eval_count": (1, 100_000),
+    "eval_seed": (0, 2**32 - 1),
+    "seed": (0, 2**32 - 1),
+    "profile_per_tier": (1, 100_000),
+    "profile_k": (1, 1000),
+    "oracle_k": (1, 1000),
+    "mft_exams": (1, 1_000_000),
+    "mft_steps": (1, 10_000_000),
+    "mft_lr": (0.0, 10.0, "above"),
+    "rarl_steps": (1, 10_000_000),
+    "rarl_generations": (2, 4096),
+    "rarl_exams_per_step": (1, 100_000),
+    "rarl_lr": (0.0, 10.0, "above"),
+    "rarl_beta": (0.0, 1e6),
+    "rarl_temperature": (0.0, 100.0, "above"),
+    "rarl_val_every": (0, 10_000_000),
+    "batch_size": (1, 100_000),
+}
+
+
 @dataclass
 class DemoConfig:
     out: str = "runs/demo"
@@ -74,6 +97,19 @@ class DemoConfig:
     rarl_temperature: float = 1.0
     rarl_val_every: int = 8
     batch_size: int = 64  # generation batch of the hf policy
+
+    def __post_init__(self) -> None:
+        from roi_reasoning.data import ConfigError
+        from roi_reasoning.validate import check_fields
+        from roi_reasoning.world.problems import TUNE_SIZE
+
+        check_fields(self, DEMO_RANGES)
+        if self.profile_per_tier > TUNE_SIZE:
+            raise ConfigError("profile_per_tier", f"must be <= {TUNE_SIZE} (the tune split)")
+        if self.eval_count > self.world.test_size:
+            raise ConfigError(
+                "eval_count", f"must be <= world.test_size ({self.world.test_size} problems)"
+            )
 
     @classmethod
     def quick(cls, out: str) -> DemoConfig:
@@ -116,8 +152,8 @@ def _stage(name: str, timings: dict[str, float], run, output: Path | None = None
 
 def train_stages(c: dict[str, Any], timings: dict[str, float]) -> None:
     """MFT data, MFT and RARL from ``stage_configs``: a stage whose output exists is skipped
-    (training writes ``final/`` last); a crashed training stage resumes from its latest
-    checkpoint."""
+    (training publishes ``final/`` whole, last); a crashed training stage resumes from its
+    newest complete checkpoint (``checkpoints``)."""
     from roi_reasoning.mft import train as mft_train
     from roi_reasoning.mft_data import build_dataset
     from roi_reasoning.rarl import train as rarl_train
@@ -125,11 +161,8 @@ def train_stages(c: dict[str, Any], timings: dict[str, float]) -> None:
     data = c["mft data"]
     _stage("mft data", timings, lambda: build_dataset(data), Path(data.out) / "stats.json")
     for name, train in (("mft train", mft_train), ("rarl train", rarl_train)):
-        run_dir = Path(c[name].out)
-        resume = any(run_dir.glob("checkpoint-*"))
-        _stage(
-            name, timings, lambda t=train, n=name, r=resume: t(c[n], resume=r), run_dir / "final"
-        )
+        final = Path(c[name].out) / "final"
+        _stage(name, timings, lambda t=train, n=name: t(c[n], resume=True), final)
 
 
 def _link(link: Path, target: Path) -> None:
@@ -155,7 +188,7 @@ def demo_config(
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError("--set", f"expected KEY=VALUE, got {item!r}", "command line")
-        value: Any = yaml_value(raw) if raw.strip() else raw
+        value: Any = yaml_value(raw, key.strip()) if raw.strip() else raw
         for part in reversed(key.strip().split(".")):
             value = {part: value}
         cfg = build_config(DemoConfig, value, "command line", base=cfg)
@@ -163,15 +196,21 @@ def demo_config(
 
 
 def _check_out(cfg: DemoConfig) -> None:
-    """Record the settings in ``<out>/demo.json``; refuse a rerun with other settings (cached
-    stages would otherwise mix two configurations)."""
-    from roi_reasoning.data import ConfigError
+    """Record the settings in ``<out>/demo.json`` (atomically); refuse a rerun with other
+    settings (cached stages would otherwise mix two configurations). ``out`` itself is not
+    compared: ``X``, ``X/`` and a moved folder are the same run."""
+    from roi_reasoning.data import ConfigError, DataError
+    from roi_reasoning.inputs import read_json_file
+    from roi_reasoning.validate import atomic_write_text
 
     record = json.loads(json.dumps(asdict(cfg), default=list))
     path = Path(cfg.out) / "demo.json"
     if path.exists():
-        old = json.loads(path.read_text())
-        diff = sorted(k for k in set(old) | set(record) if old.get(k) != record.get(k))
+        old = read_json_file(path, "the demo's settings record (use another --out)")
+        if not isinstance(old, dict):
+            raise DataError(path, None, "not a settings record; use another --out")
+        keys = (set(old) | set(record)) - {"out"}
+        diff = sorted(k for k in keys if old.get(k) != record.get(k))
         if diff:
             raise ConfigError(
                 diff[0],
@@ -179,8 +218,7 @@ def _check_out(cfg: DemoConfig) -> None:
                 str(path),
             )
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2))
+    atomic_write_text(path, json.dumps(record, indent=2))
 
 
 # Every demo generation (hf policy and TRL's RARL rollouts) uses a static KV cache: no per-step
@@ -346,9 +384,18 @@ def centroids(bounds: Sequence[int]) -> list[int]:
 
 def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
     """Run (or resume) every stage; return the path of ``report.md``."""
+    from roi_reasoning.runlock import hold
+    from roi_reasoning.validate import check_out_dir
+
+    with hold(check_out_dir(cfg.out)):  # one demo per folder; its stages lock their own
+        return _run_demo(cfg, progress)
+
+
+def _run_demo(cfg: DemoConfig, progress: bool) -> Path:
     from roi_reasoning.evaluate import run_eval
     from roi_reasoning.profiling import run_profile
     from roi_reasoning.report import publish_report
+    from roi_reasoning.validate import atomic_write_text
     from roi_reasoning.world import build_world_model
 
     _check_out(cfg)
@@ -373,5 +420,5 @@ def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
         ],
         curves=[str(curve)] if curve.exists() and curve.stat().st_size else [],
     )
-    (out / "timings.json").write_text(json.dumps(timings, indent=2))
+    atomic_write_text(out / "timings.json", json.dumps(timings, indent=2))
     return out / "report.md"

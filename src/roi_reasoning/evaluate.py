@@ -35,16 +35,19 @@ from roi_reasoning.data import (
 )
 from roi_reasoning.exams import build_exams, check_build_args, load_exams
 from roi_reasoning.grading import GRADER
+from roi_reasoning.inputs import read_json_file
 from roi_reasoning.knapsack import DEFAULT_CENTROIDS
 from roi_reasoning.methods import SINGLE_PASS, get_method, run_method
 from roi_reasoning.metrics import compute_cells
 from roi_reasoning.policies import Policy, load_policy
 from roi_reasoning.profiles import load_profiles
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, ExamOutcome
+from roi_reasoning.runlock import hold
 from roi_reasoning.scoring import score_completions
 from roi_reasoning.validate import (
     MAX_BUDGET,
     MAX_EXAMS,
+    MAX_SEED,
     atomic_write_text,
     check_in_file,
     check_out_dir,
@@ -125,6 +128,7 @@ def check_eval_config(cfg: EvalConfig) -> None:
             "centroids", f"{len(cfg.centroids)} centroids for {len(cfg.level_bounds)} level bounds"
         )
     int_in(cfg.batch_size, "batch_size", 1, MAX_EXAMS)
+    int_in(cfg.seed, "seed", 0, MAX_SEED)
     float_in(cfg.grade_timeout, "grade_timeout", 0.001, 3600.0)
     if cfg.exams is None:
         check_tiers(cfg.tiers)
@@ -157,12 +161,7 @@ def _check_run_config(out: Path, mine: dict[str, Any]) -> None:
     run_file = out / "run.json"
     if not run_file.exists():
         return
-    try:
-        theirs = json.loads(run_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(
-            run_file, None, f"unreadable run record ({exc}); use another --out"
-        ) from None
+    theirs = read_json_file(run_file, "a run record (use another --out)")
     if not isinstance(theirs, dict):
         raise DataError(run_file, None, "not a run record; use another --out")
     skip = ("batch_size", "out", "inputs")
@@ -194,10 +193,26 @@ def _append(fh, outcomes: Sequence[ExamOutcome]) -> None:
 RUN_FILES = ("run.json", "samples.jsonl", "results.json", "report.md")
 
 
+def load_outcomes(samples: Path, repair: bool = False) -> list[ExamOutcome]:
+    """The graded exams of ``samples.jsonl``; ``repair``: cut a torn last line (this run's own
+    file, about to be appended to). A record that is not a graded exam is one DataError."""
+    rows = repair_records(samples) if repair else read_records(samples)
+    outcomes = []
+    for i, row in enumerate(rows, 1):
+        try:
+            outcomes.append(ExamOutcome.from_dict(row))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(
+                samples, None, f"record {i} is not a graded exam ({type(exc).__name__}: {exc})"
+            ) from None
+    return outcomes
+
+
 def prepare_eval(
     cfg: EvalConfig, policy: Policy | None
-) -> tuple[Path, list[Exam], dict[str, list[tuple[int, bool]]] | None, Policy]:
-    """Validate everything and load inputs and policy, then (only then) record ``run.json``."""
+) -> tuple[Path, list[Exam], dict[str, list[tuple[int, bool]]] | None, Policy, dict[str, Any]]:
+    """Validate everything and load inputs and policy; writes nothing. Returns the run record
+    for ``run.json`` as well."""
     check_eval_config(cfg)
     out = check_out_dir(cfg.out, RUN_FILES)
     exams = make_exams(cfg)
@@ -206,21 +221,35 @@ def prepare_eval(
     record = _run_record(cfg, input_digests(cfg))
     _check_run_config(out, record)
     policy = policy or load_policy(cfg.policy, **cfg.policy_args)
-    if not (out / "run.json").exists():
-        atomic_write_text(out / "run.json", json.dumps(record, indent=2))
-    return out, exams, profiles, policy
+    return out, exams, profiles, policy, record
 
 
 def run_eval(
     cfg: EvalConfig, policy: Policy | None = None, progress: bool = True
 ) -> dict[str, Any]:
     """Evaluate every method on every exam not yet in ``samples.jsonl``; return results.
-    Nothing is written before every setting and input has been checked."""
+    Nothing is written before every setting and input has been checked; then the run folder's
+    lock is taken (one writer per folder) and ``run.json`` recorded."""
+    out, exams, profiles, policy, record = prepare_eval(cfg, policy)
+    with hold(out):
+        _check_run_config(out, record)  # again, holding the lock: another run may have begun
+        if not (out / "run.json").exists():
+            atomic_write_text(out / "run.json", json.dumps(record, indent=2))
+        return _run_eval(cfg, out, exams, profiles, policy, progress)
+
+
+def _run_eval(
+    cfg: EvalConfig,
+    out: Path,
+    exams: list[Exam],
+    profiles: dict[str, list[tuple[int, bool]]] | None,
+    policy: Policy,
+    progress: bool,
+) -> dict[str, Any]:
     from tqdm import tqdm
 
-    out, exams, profiles, policy = prepare_eval(cfg, policy)
     samples = out / "samples.jsonl"
-    done = {(r["method"], r["exam_id"]) for r in repair_records(samples)}
+    done = {(o.method, o.exam_id) for o in load_outcomes(samples, repair=True)}
     todo = [(m, e) for m in cfg.methods for e in exams if (m, e.id) not in done]
     bar = tqdm(total=len(todo), unit="exam", disable=not progress, desc="eval", file=sys.stderr)
     spent = 0
@@ -292,7 +321,7 @@ def write_results(
     profiles: dict[str, list[tuple[int, bool]]] | None = None,
 ) -> dict[str, Any]:
     """Metrics over every record of ``samples.jsonl`` → ``results.json`` (atomic)."""
-    outcomes = [ExamOutcome.from_dict(r) for r in read_records(out / "samples.jsonl")]
+    outcomes = load_outcomes(out / "samples.jsonl")
     if cfg.oracle_profiles:
         profiles = load_profiles(cfg.oracle_profiles)
     elif profiles is None:

@@ -83,6 +83,7 @@ def check_build_args(
     from roi_reasoning.validate import (
         MAX_BUDGET,
         MAX_EXAMS,
+        MAX_POINTS,
         MAX_PROBLEMS,
         float_in,
         int_in,
@@ -93,7 +94,7 @@ def check_build_args(
     if not names:
         raise ConfigError("tiers", "no tiers defined")
     if composition is not None:
-        str_list(list(composition), "composition")
+        str_list(list(composition), "composition", unique=False)  # easy,hard,hard
         unknown = sorted(set(composition) - set(names))
         if unknown:
             raise ConfigError("composition", f"unknown tier(s) {unknown}; defined: {names}")
@@ -118,7 +119,7 @@ def check_build_args(
         if len(points) != size:
             raise ConfigError("points", f"{len(points)} points given for {size} problems")
         for i, pt in enumerate(points):
-            float_in(pt, f"points[{i}]", 0.0)
+            float_in(pt, f"points[{i}]", 0.0, MAX_POINTS)
 
 
 def build_exams(
@@ -193,13 +194,15 @@ def _check_problem(raw: object, where: str) -> None:
             raise ValueError(f"{where}.{key} must be {names}, got {raw[key]!r}")
     if not raw["id"] or not raw["question"].strip() or not raw["answer"].strip():
         raise ValueError(f"{where}: id, question and answer must be non-empty")
+    from roi_reasoning.validate import MAX_POINTS
+
     points = raw.get("points", 1.0)
-    if not math.isfinite(points) or points < 0:
-        raise ValueError(f"{where}.points must be a finite non-negative number, got {points!r}")
+    if not math.isfinite(points) or not 0 <= points <= MAX_POINTS:
+        raise ValueError(f"{where}.points must be a number in 0..{MAX_POINTS:g}, got {points!r}")
 
 
 def _check_exam_row(row: object) -> None:
-    from roi_reasoning.validate import MAX_BUDGET
+    from roi_reasoning.validate import MAX_BUDGET, MAX_PROBLEMS
 
     if not isinstance(row, dict):
         raise ValueError(f"expected an object, got {type(row).__name__}")
@@ -214,8 +217,14 @@ def _check_exam_row(row: object) -> None:
         raise ValueError(f"'budget' must be an integer in 1..{MAX_BUDGET} (tokens), got {budget!r}")
     if not isinstance(row["problems"], list) or not row["problems"]:
         raise ValueError(f"'problems' must be a non-empty list, got {row['problems']!r}")
+    if len(row["problems"]) > MAX_PROBLEMS:
+        raise ValueError(f"{len(row['problems'])} problems, above the limit of {MAX_PROBLEMS}")
+    seen: set[str] = set()
     for i, p in enumerate(row["problems"]):
         _check_problem(p, f"problems[{i}]")
+        if p["id"] in seen:  # outcomes are keyed by problem id
+            raise ValueError(f"problems[{i}].id {p['id']!r} repeats an earlier problem of the exam")
+        seen.add(p["id"])
 
 
 def load_exams(path: str | os.PathLike[str]) -> list[Exam]:

@@ -123,8 +123,14 @@ def hindsight_oracle(
     check_memory(hindsight_bytes(len(attempts), budget, n_max), f"hindsight oracle at B={budget}")
     choice = np.full((len(attempts), budget + 1), -1, dtype=np.min_scalar_type(-max(n_max, 1)))
     best = np.zeros(budget + 1)  # F_i(b): best reward with at most b tokens, b = 0..B
+    # Four rows over b, reused in place (hindsight_bytes): no temporary row is ever allocated
+    cur, cand_row, better_row = (
+        np.empty(budget + 1),
+        np.empty(budget + 1),
+        np.empty(budget + 1, bool),
+    )
     for i, problem in enumerate(attempts):
-        cur = best.copy()  # skip
+        np.copyto(cur, best)  # skip
         for j in sorted(
             range(len(problem)), key=lambda j: (problem[j][0], j)
         ):  # fewer tokens first
@@ -133,11 +139,13 @@ def hindsight_oracle(
                 raise ValueError(f"attempts[{i}][{j}]: tokens must be non-negative, got {tokens}")
             if tokens > budget:
                 continue
-            cand = best[: budget + 1 - tokens] + reward
-            better = cand > cur[tokens:]  # strict: ties keep skip / the shorter attempt
-            cur[tokens:][better] = cand[better]
-            choice[i, tokens:][better] = j
-        best = cur
+            width = budget + 1 - tokens
+            cand, better = cand_row[:width], better_row[:width]
+            np.add(best[:width], reward, out=cand)
+            np.greater(cand, cur[tokens:], out=better)  # strict: ties keep skip / shorter
+            np.copyto(cur[tokens:], cand, where=better)
+            np.copyto(choice[i, tokens:], j, where=better)
+        best, cur = cur, best
     picks: list[int | None] = [None] * len(attempts)
     b = budget
     for i in range(len(attempts) - 1, -1, -1):  # walk back through the DP
@@ -299,10 +307,15 @@ def _list(value: Any, path: str) -> list:
 
 
 def _points(problem: dict, path: str) -> float:
+    from roi_reasoning.validate import MAX_POINTS
+
     points = problem.get("points", 1)
     ok = isinstance(points, Real) and not isinstance(points, bool)
-    if not ok or not math.isfinite(points) or points < 0:
-        raise InstanceError(f"{path}: 'points' must be a non-negative number, got {points!r}")
+    if not ok or not math.isfinite(points) or not 0 <= points <= MAX_POINTS:
+        raise InstanceError(
+            f"{path}: 'points' must be a non-negative number (at most {MAX_POINTS:g}), "
+            f"got {points!r}"
+        )
     return float(points)
 
 

@@ -22,6 +22,22 @@ SFT_CONTROLLED = {"output_dir": "it is `out`"}
 SFT_FIXED = {"completion_only_loss": (True, "MFT learns the completion only, never the prompt")}
 
 
+# Numbers checked when the config is made (validate.check_fields), before anything runs.
+MFT_RANGES: dict[str, tuple] = {
+    "lora_r": (1, 4096),
+    "lora_alpha": (1, 1_000_000),
+    "learning_rate": (0.0, 10.0, "above"),
+    "num_train_epochs": (0.0, 1e6, "above"),
+    "max_steps": (-1, 100_000_000),
+    "per_device_train_batch_size": (1, 1_000_000),
+    "gradient_accumulation_steps": (1, 1_000_000),
+    "max_length": (1, 10_000_000),
+    "seed": (0, 2**32 - 1),
+    "logging_steps": (1, 100_000_000),
+    "save_steps": (1, 100_000_000),
+}
+
+
 @dataclass
 class MFTTrainConfig:
     model: str  # base model folder / hub id
@@ -46,7 +62,13 @@ class MFTTrainConfig:
     trainer: dict[str, Any] = field(default_factory=dict)  # any other SFTConfig field
 
     def __post_init__(self) -> None:
+        from roi_reasoning.data import ConfigError
         from roi_reasoning.trl_args import check_trainer
+        from roi_reasoning.validate import check_fields
+
+        check_fields(self, MFT_RANGES)
+        if self.max_steps == 0:
+            raise ConfigError("max_steps", "must be -1 (epochs decide) or >= 1")
 
         check_trainer(
             "SFTConfig",
@@ -108,14 +130,30 @@ def sft_trainer(cfg: MFTTrainConfig, model: Any = None, tokenizer: Any = None, d
 
 
 def train(cfg: MFTTrainConfig, resume: bool = False, **objects: Any) -> Path:
-    """Run SFT; save a plain model folder (LoRA merged) with its tokenizer to ``<out>/final``."""
-    trainer = sft_trainer(cfg, **objects)
-    trainer.train(resume_from_checkpoint=True if resume else None)
-    model = trainer.model
-    if cfg.lora:
-        model = model.merge_and_unload()
-    final = Path(cfg.out) / "final"
-    if trainer.is_world_process_zero():  # one writer under multi-process launches
-        model.save_pretrained(final)
-        trainer.processing_class.save_pretrained(final)
+    """Run SFT; save a plain model folder (LoRA merged) with its tokenizer to ``<out>/final``
+    (crash-safe: ``checkpoints``). ``resume``: from the newest complete checkpoint."""
+    from roi_reasoning.checkpoints import (
+        FiniteGuard,
+        check_finite,
+        main_process_lock,
+        resume_checkpoint,
+        save_final,
+    )
+
+    trainer = sft_trainer(cfg, **objects)  # loads and checks model and data; writes nothing
+    trainer.add_callback(FiniteGuard("mft"))
+    with main_process_lock(cfg.out):
+        trainer.train(resume_from_checkpoint=resume_checkpoint(cfg.out) if resume else None)
+        model = trainer.model
+        if cfg.lora:
+            model = model.merge_and_unload()
+        check_finite(model, "mft")
+        final = Path(cfg.out) / "final"
+        if trainer.is_world_process_zero():  # one writer under multi-process launches
+
+            def write(folder: Path) -> None:
+                model.save_pretrained(folder)
+                trainer.processing_class.save_pretrained(folder)
+
+            save_final(final, write)
     return final

@@ -63,6 +63,20 @@ class MFTBuildConfig:
     budget_targets: bool = False
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        from roi_reasoning.validate import check_fields
+
+        check_fields(
+            self,
+            {
+                "budgets": (1, 1_000_000),
+                "exams": (0, 1_000_000),  # 0: single-problem targets only
+                "n": (1, 1000),
+                "max_na_share": (0.0, 1.0),
+                "seed": (0, 2**32 - 1),
+            },
+        )
+
 
 def solution_body(text: str) -> str:
     """A single-problem sample's own solution: problem 1's segment without its header proper and
@@ -287,9 +301,19 @@ def tokenize_row(tokenizer: Any, prompt: list[dict], text: str, cut: bool) -> di
 
 
 def build_dataset(cfg: MFTBuildConfig, tokenizer: Any = None) -> dict[str, Any]:
-    """Write the MFT dataset (tokenized for TRL's SFT: ``tokenize_row``) and ``stats.json``."""
+    """Write the MFT dataset (tokenized for TRL's SFT: ``tokenize_row``) and, last and
+    atomically, ``stats.json`` (its presence marks a finished build)."""
+    from roi_reasoning.runlock import hold
+
+    with hold(cfg.out):
+        return _build_dataset(cfg, tokenizer)
+
+
+def _build_dataset(cfg: MFTBuildConfig, tokenizer: Any) -> dict[str, Any]:
     import datasets
     from transformers import AutoTokenizer
+
+    from roi_reasoning.validate import atomic_write_text
 
     tokenizer = tokenizer or AutoTokenizer.from_pretrained(cfg.tokenizer)
     rows = build_rows(cfg, tokenizer)
@@ -309,5 +333,5 @@ def build_dataset(cfg: MFTBuildConfig, tokenizer: Any = None) -> dict[str, Any]:
             fh.write(json.dumps(row))
             fh.write("\n")
     summary = {"config": asdict(cfg), **stats(rows, cfg.level_bounds)}
-    (out / "stats.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_text(out / "stats.json", json.dumps(summary, indent=2))
     return summary

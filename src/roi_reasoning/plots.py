@@ -41,9 +41,16 @@ def _matplotlib() -> tuple[Any, Any]:
 
 
 def _save(fig: Any, canvas_cls: Any, path: Path) -> Path:
+    """Write the PNG through a temporary file + rename: a full disk or a kill leaves the old
+    plot or none, never a truncated one."""
     canvas_cls(fig)  # attaches the Agg canvas to the figure
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    fig.clear()  # free the artists now; the figure is not registered with pyplot
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        fig.clear()  # free the artists now; the figure is not registered with pyplot
     return path
 
 

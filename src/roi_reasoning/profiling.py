@@ -23,16 +23,19 @@ from typing import Any
 
 from roi_reasoning.data import (
     ConfigError,
+    DataError,
     check_tiers,
     default_tiers,
     load_tiers,
     repair_records,
 )
+from roi_reasoning.inputs import read_json_file
 from roi_reasoning.methods import run_requests
 from roi_reasoning.policies import Policy, load_policy
 from roi_reasoning.profiles import load_profile_rows
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, Problem, actual_level
-from roi_reasoning.validate import check_out_file
+from roi_reasoning.runlock import hold
+from roi_reasoning.validate import atomic_write_text, check_out_file
 
 
 @dataclass
@@ -53,7 +56,7 @@ class ProfileConfig:
 def check_profile_config(cfg: ProfileConfig) -> None:
     """Types and ranges of every setting; ConfigError names the key. Writes nothing."""
     from roi_reasoning.config import check_values
-    from roi_reasoning.validate import MAX_BUDGET, MAX_SAMPLES, float_in, int_in, int_list
+    from roi_reasoning.validate import MAX_BUDGET, MAX_SAMPLES, MAX_SEED, float_in, int_in, int_list
 
     check_values(ProfileConfig, asdict(cfg), "config")
     check_tiers(cfg.tiers)
@@ -70,6 +73,7 @@ def check_profile_config(cfg: ProfileConfig) -> None:
     int_in(cfg.max_tokens, "max_tokens", 1, MAX_BUDGET)
     int_list(cfg.level_bounds, "level_bounds", 1, MAX_BUDGET, ascending=True)
     int_in(cfg.batch_size, "batch_size", 1, MAX_SAMPLES)
+    int_in(cfg.seed, "seed", 0, MAX_SEED)
     float_in(cfg.grade_timeout, "grade_timeout", 0.001, 3600.0)
 
 
@@ -91,7 +95,6 @@ def _one_problem_exam(problem: Problem, budget: int, sample: int) -> Exam:
 def run_profile(cfg: ProfileConfig, policy: Policy | None = None, progress: bool = True) -> Path:
     """Sample, grade and append every (problem, sample) not yet in ``cfg.out``. Settings, tiers,
     the output path and the policy are checked before the output is touched."""
-    from tqdm import tqdm
 
     check_profile_config(cfg)
     out = check_out_file(cfg.out)
@@ -99,7 +102,48 @@ def run_profile(cfg: ProfileConfig, policy: Policy | None = None, progress: bool
     if out.exists() and out.stat().st_size:  # resuming: its rows must be profile rows
         load_profile_rows(out, full=True, allow_torn_tail=True)
     policy = policy or load_policy(cfg.policy, **cfg.policy_args)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    with hold(out, folder=False):  # one writer per profile file
+        _check_resume(cfg, out)
+        return _run_profile(cfg, out, problems, policy, progress)
+
+
+# Settings a resumed profile must share with the rows already in its file (``per_tier`` and
+# ``k`` may grow: the problems are a seeded prefix and samples are numbered).
+RESUME_KEYS = (
+    "policy",
+    "policy_args",
+    "tiers",
+    "max_tokens",
+    "seed",
+    "level_bounds",
+    "grade_timeout",
+)
+
+
+def _check_resume(cfg: ProfileConfig, out: Path) -> Path:
+    """Refuse to append to a profile made with other ``RESUME_KEYS``; record them in
+    ``<out>.run.json`` when it has no record yet. Returns the record's path."""
+    record = {k: v for k, v in json.loads(json.dumps(asdict(cfg))).items() if k in RESUME_KEYS}
+    side = out.with_name(out.name + ".run.json")
+    if side.exists():
+        theirs = read_json_file(side, "a profile's settings record")
+        diff = [
+            k for k in RESUME_KEYS if not isinstance(theirs, dict) or theirs.get(k) != record[k]
+        ]
+        if diff:
+            raise DataError(
+                out, None, f"profiled with other settings ({', '.join(diff)}); use another --out"
+            )
+    else:
+        atomic_write_text(side, json.dumps(record, indent=2))
+    return side
+
+
+def _run_profile(
+    cfg: ProfileConfig, out: Path, problems: list[Problem], policy: Policy, progress: bool
+) -> Path:
+    from tqdm import tqdm
+
     done = {(r["problem_id"], r["sample"]) for r in repair_records(out)}
     todo = [  # (one-problem exam, its sample index: Request.sample)
         (_one_problem_exam(p, cfg.max_tokens, s), s)

@@ -70,6 +70,28 @@ GRPO_FIXED = {
 }
 
 
+# Numbers checked when the config is made (validate.check_fields), before anything runs: a
+# group needs two completions to have an advantage; NaN/inf never reach TRL.
+RARL_RANGES: dict[str, tuple] = {
+    "n": (1, 1000),
+    "count": (1, 100_000),
+    "seed": (0, 2**32 - 1),
+    "num_generations": (2, 4096),
+    "per_device_train_batch_size": (1, 1_000_000),
+    "gradient_accumulation_steps": (1, 1_000_000),
+    "learning_rate": (0.0, 10.0, "above"),
+    "max_steps": (-1, 100_000_000),
+    "num_train_epochs": (0.0, 1e6, "above"),
+    "beta": (0.0, 1e6),
+    "temperature": (0.0, 100.0, "above"),
+    "logging_steps": (1, 100_000_000),
+    "save_steps": (1, 100_000_000),
+    "grade_timeout": (0.001, 3600.0),
+    "val_every": (0, 100_000_000),
+    "val_exams": (1, 100_000),
+}
+
+
 @dataclass
 class RARLConfig:
     model: str  # the MFT model folder (or any causal LM)
@@ -107,7 +129,11 @@ class RARLConfig:
 
     def __post_init__(self) -> None:
         from roi_reasoning.trl_args import check_trainer
+        from roi_reasoning.validate import check_fields
 
+        check_fields(self, RARL_RANGES)
+        if self.max_steps == 0:
+            raise ConfigError("max_steps", "must be -1 (epochs decide) or >= 1")
         check_trainer(
             "GRPOConfig",
             self.trainer,
@@ -238,13 +264,28 @@ def grpo_trainer(cfg: RARLConfig, model: Any = None, tokenizer: Any = None, data
 
 
 def train(cfg: RARLConfig, resume: bool = False, **objects: Any) -> Path:
-    """Run Dr. GRPO; save the policy and tokenizer to ``<out>/final``."""
+    """Run Dr. GRPO; save the policy and tokenizer to ``<out>/final`` (crash-safe:
+    ``checkpoints``). ``resume``: from the newest complete checkpoint."""
     import sys
 
+    from roi_reasoning.checkpoints import (
+        FiniteGuard,
+        check_finite,
+        main_process_lock,
+        resume_checkpoint,
+        save_final,
+    )
+
     trainer = grpo_trainer(cfg, **objects)
-    acc = trainer.accelerator
-    print(f"RARL: process {acc.process_index} of world size {acc.num_processes}", file=sys.stderr)
-    trainer.train(resume_from_checkpoint=True if resume else None)
-    final = Path(cfg.out) / "final"
-    trainer.save_model(str(final))  # model + tokenizer, written by the main process only
+    trainer.add_callback(FiniteGuard("rarl"))
+    with main_process_lock(cfg.out):
+        acc = trainer.accelerator
+        print(
+            f"RARL: process {acc.process_index} of world size {acc.num_processes}", file=sys.stderr
+        )
+        trainer.train(resume_from_checkpoint=resume_checkpoint(cfg.out) if resume else None)
+        check_finite(acc.unwrap_model(trainer.model), "rarl")
+        final = Path(cfg.out) / "final"
+        # model + tokenizer; every rank takes part (sharded weights are gathered), one writes
+        save_final(final, lambda f: trainer.save_model(str(f)), trainer.is_world_process_zero())
     return final

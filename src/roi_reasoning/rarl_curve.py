@@ -40,7 +40,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from roi_reasoning.data import ConfigError
+from roi_reasoning.data import ConfigError, read_records
 from roi_reasoning.formats import render_prompt
 from roi_reasoning.metrics import _levels  # the level-accuracy rule of the evaluation tables
 from roi_reasoning.policies import Request
@@ -48,6 +48,7 @@ from roi_reasoning.rarl_trainer import GROUP_STD
 from roi_reasoning.records import Exam, ExamOutcome, ProblemOutcome
 from roi_reasoning.rewards import get_reward
 from roi_reasoning.scoring import score_completions
+from roi_reasoning.validate import atomic_write_text
 
 CURVE = "curve.jsonl"
 VAL_KEY = "val/reward"
@@ -176,10 +177,9 @@ def curve_row(step: int, logs: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def read_curve(path: str | Path) -> list[dict[str, Any]]:
-    path = Path(path)
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    """The rows of ``curve.jsonl`` (none if missing); a last line torn by a crash mid-append
+    is skipped (the resumed run rewrites the file without it)."""
+    return read_records(path, allow_torn_tail=True)
 
 
 def colocated_engine(trainer: Any) -> Any:
@@ -228,9 +228,8 @@ class CurveCallback(TrainerCallback):
             # a fresh run starts a fresh curve; a resumed one re-logs the steps after its
             # checkpoint (logged before it was saved), so those rows go
             step = state.global_step
-            rows = [r for r in read_curve(self.path) if r["step"] <= step] if step else []
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+            rows = [r for r in read_curve(self.path) if r.get("step", 0) <= step] if step else []
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in rows))
         if self.every and self.exams and state.global_step == 0:
             self._validate()  # the curve starts at the policy before any update
             self.trainer.log({})

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from roi_reasoning.records import STATUSES, ExamOutcome
-from roi_reasoning.report_curve import curve_section, find_curves
+from roi_reasoning.report_curve import curve_section, find_curves, load_curve
 from roi_reasoning.report_data import (
     collect_entries,
     level_names,
@@ -45,6 +45,7 @@ from roi_reasoning.report_sections import (
 from roi_reasoning.report_sections import md as _md
 from roi_reasoning.report_sections import num as _num
 from roi_reasoning.report_sections import table as _table
+from roi_reasoning.validate import atomic_write_text
 
 __all__ = [
     "Entry",
@@ -276,18 +277,16 @@ def write_report(
     samples = [load_samples(p) for p in paths] if pairs else None
     out = Path(out_path)
     found = find_curves(paths, out.parent) if curves is None else list(curves)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    for curve in found:  # every input is read and checked before a file is written
+        load_curve(curve)
+    text = render_report(
+        results, samples=samples, pairs=pairs, curves=found, plot_dir="plots" if plots else None
+    )
     if plots:
         from roi_reasoning.plots import write_plots
 
         write_plots(results, out.parent / "plots", curves=found)
-    text = render_report(
-        results, samples=samples, pairs=pairs, curves=found, plot_dir="plots" if plots else None
-    )
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)  # never leave a half-written report
-    return out
+    return atomic_write_text(out, text)  # never a half-written report
 
 
 def publish_report(

@@ -40,15 +40,22 @@ def _budgets(rows: Sequence[dict[str, Any]], key: str) -> list[Any]:
     )
 
 
+def load_curve(path: PathLike) -> list[dict[str, Any]]:
+    """The rows of a ``curve.jsonl`` given to a report, read strictly; DataError when it has
+    none or a row is not JSON."""
+    rows = read_records(path)
+    if not rows:
+        raise DataError(path, None, "no learning-curve rows (written by `roi rarl train`)")
+    return rows
+
+
 def curve_summary(path: PathLike) -> str:
     """One line from an RARL ``curve.jsonl`` (rows: ``rarl_curve``'s docstring), each value at
     the first vs the last step that logged it: validation reward overall and per budget, the
     hardest tier's validation skip rate per budget, train reward, its std over the batch and
     within groups, the share of zero-variance groups, and the last KL. A value no row holds
     (older files lack all but the rewards) is left out."""
-    rows = read_records(path)
-    if not rows:
-        raise DataError(path, None, "no learning-curve rows (written by `roi rarl train`)")
+    rows = load_curve(path)
 
     def fmt(name: str, value: Any) -> str | None:
         ends = _first_last(rows, value)

@@ -7,13 +7,13 @@ Run example: ``python -c "from roi_reasoning.report_data import load_results; pr
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from roi_reasoning.data import DataError
+from roi_reasoning.inputs import read_json_file
 from roi_reasoning.report_sections import Entry, column_key
 
 RESULTS_FILE = "results.json"
@@ -26,6 +26,49 @@ PathLike = str | os.PathLike[str]
 # ---------------------------------------------------------------- loading and validation
 
 
+def _number(v: Any) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _numbers(v: Any, depth: int = 1) -> bool:
+    """A number/null, or (``depth`` levels of) lists or string-keyed mappings of them."""
+    if depth and isinstance(v, dict):
+        return all(isinstance(k, str) and _numbers(x, depth - 1) for k, x in v.items())
+    if depth and isinstance(v, list):
+        return all(_numbers(x, depth - 1) for x in v)
+    return _number(v)
+
+
+# What the report reads of a cell, by shape (a hand-edited results.json is checked up front,
+# not met halfway through writing tables and plots).
+CELL_NUMBERS = (
+    "n_exams", "regret_tilde", "oracle_value", "oracle_regret", "oracle_gap", "bellman_value",
+    "bellman_gap", "bellman_share", "attempt_all_value", "all_but_hardest_value",
+    "level_accuracy", "level_censored", "skip_tag_answered", "skip_rate", "skip_precision",
+    "exhausted_exams", "budget_utilisation", "tokens_mean",
+)  # fmt: skip
+CELL_MAPS = ("bellman_attempt_by_tier", "skip_rate_by_tier", "status_counts", "score")
+CELL_LISTS = ("position_accuracy", "position_tokens")
+
+
+def _cell_problem(cell: dict[str, Any]) -> str | None:
+    """What is wrong with a cell's fields (``key: why``), None when the report can read it."""
+    for key in ("method", "kind"):
+        if not isinstance(cell[key], str) or not cell[key].strip():
+            return f"{key} must be a non-empty string"
+    checks = [(k, 0, "a number or null") for k in CELL_NUMBERS]
+    checks += [(k, 1, "a mapping of numbers") for k in CELL_MAPS]
+    checks += [(k, 1, "a list of numbers") for k in CELL_LISTS]
+    checks += [("confusion", 2, "a list of lists of numbers")]
+    for key, depth, shape in checks:
+        if key in cell and not _numbers(cell[key], depth):
+            return f"{key} must be {shape}"
+        kind = dict if key in CELL_MAPS else list
+        if depth and key in cell and cell[key] is not None and not isinstance(cell[key], kind):
+            return f"{key} must be {shape}"
+    return None
+
+
 def validate_results(data: Any, source: PathLike) -> dict[str, Any]:
     """Check the keys the report needs; raise ``DataError`` naming ``source`` otherwise."""
     if not isinstance(data, dict):
@@ -35,6 +78,16 @@ def validate_results(data: Any, source: PathLike) -> dict[str, Any]:
         raise DataError(source, None, f"missing key(s): {', '.join(missing)}")
     if not isinstance(data["cells"], list):
         raise DataError(source, None, "'cells' must be a list")
+    if not isinstance(data["run"], str):
+        raise DataError(source, None, "'run' must be a string")
+    bounds = data.get("level_bounds")
+    if bounds is not None and not (
+        isinstance(bounds, list) and all(type(b) is int and b > 0 for b in bounds)
+    ):
+        raise DataError(source, None, "'level_bounds' must be a list of positive integers")
+    for key in ("accounting", "policy", "created"):
+        if data.get(key) is not None and not isinstance(data[key], (str, dict)):
+            raise DataError(source, None, f"'{key}' must be text")
     seen: set[tuple[Any, ...]] = set()
     for i, cell in enumerate(data["cells"]):
         if not isinstance(cell, dict):
@@ -46,6 +99,9 @@ def validate_results(data: Any, source: PathLike) -> dict[str, Any]:
             raise DataError(source, None, f"cells[{i}].score must be an object with 'mean'")
         if isinstance(cell["budget"], bool) or not isinstance(cell["budget"], int):
             raise DataError(source, None, f"cells[{i}].budget must be an integer")
+        problem = _cell_problem(cell)
+        if problem:
+            raise DataError(source, None, f"cells[{i}].{problem}")
         key = (cell["method"], cell["kind"], cell["budget"])
         if key in seen:
             raise DataError(source, None, f"cells[{i}] repeats method/kind/budget {key}")
@@ -60,13 +116,7 @@ def load_results(path_or_run_dir: PathLike) -> dict[str, Any]:
         path = path / RESULTS_FILE
     if not path.is_file():
         raise DataError(path, None, "results file not found (written by `roi eval`)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataError(path, err.lineno, f"invalid JSON: {err.msg} (column {err.colno})") from err
-    except (UnicodeDecodeError, OSError) as err:
-        raise DataError(path, None, f"cannot read: {err}") from err
-    return validate_results(data, path)
+    return validate_results(read_json_file(path, "results (written by `roi eval`)"), path)
 
 
 # ---------------------------------------------------------------- ordering and labels

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import ConfigError, DataError
+from roi_reasoning.errors import ConfigError, DataError
 
 # Sizes (DESIGN §5: bad input is refused up front, never half-run). A budget is generated tokens
 # of one exam; no policy generates a million tokens for one prompt, and the oracle's DP tables
@@ -29,6 +29,8 @@ MAX_BUDGET = 1_000_000  # tokens per exam
 MAX_EXAMS = 100_000  # exams per file (count x kinds x budgets), ~3 KB of JSONL each: ~300 MB
 MAX_PROBLEMS = 1_000  # problems per exam (N)
 MAX_SAMPLES = 100_000  # profile: per_tier x k is bounded by MAX_EXAMS as well
+MAX_POINTS = 1e6  # points per problem: sums over 100,000 exams stay finite
+MAX_SEED = 2**32 - 1  # numpy's and torch's seed range (a negative seed fails in numpy)
 
 
 def _describe(value: Any) -> str:
@@ -58,8 +60,8 @@ def check_type(value: Any, hint: Any, key: str) -> Any:
     elif hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-    elif hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+    elif hint is float:  # finite: NaN and infinities break every setting that is a number
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             return value
     elif hint is str:
         if isinstance(value, str):
@@ -88,7 +90,7 @@ def _hint_name(hint: Any) -> str:
     if isinstance(hint, type):
         return {
             "int": "an integer",
-            "float": "a number",
+            "float": "a finite number",
             "str": "a string",
             "bool": "true/false",
         }.get(hint.__name__, hint.__name__)
@@ -124,6 +126,24 @@ def float_in(value: Any, key: str, lo: float | None = None, hi: float | None = N
     return float(value)
 
 
+def check_fields(obj: Any, ranges: dict[str, tuple], prefix: str = "") -> None:
+    """Every field named in ``ranges`` within ``(lo, hi)`` or ``(lo, hi, "above")`` (``lo``
+    excluded): a float bound (or value) checks a finite number, else an integer; a list or tuple
+    value is checked item by item. One shared check for every config's numbers (``prefix``
+    names the section: ``world.``)."""
+    for name, (lo, hi, *above) in ranges.items():
+        value, key = getattr(obj, name), prefix + name
+        items = list(enumerate(value)) if isinstance(value, (list, tuple)) else [(None, value)]
+        for i, v in items:
+            k = key if i is None else f"{key}[{i}]"
+            if any(isinstance(x, float) for x in (lo, hi)) or isinstance(v, float):
+                float_in(v, k, lo, hi)
+                if above and v <= lo:
+                    raise ConfigError(k, f"must be above {lo}, got {v!r}")
+            else:
+                int_in(v, k, lo, hi)
+
+
 def int_list(
     values: Any, key: str, lo: int = 1, hi: int | None = None, ascending: bool = False
 ) -> list[int]:
@@ -138,14 +158,19 @@ def int_list(
     return list(values)
 
 
-def str_list(values: Any, key: str, valid: Sequence[str] | None = None) -> list[str]:
-    """A non-empty list of non-empty strings, each in ``valid`` when given."""
+def str_list(
+    values: Any, key: str, valid: Sequence[str] | None = None, unique: bool = True
+) -> list[str]:
+    """A non-empty list of non-empty strings, each in ``valid`` when given; ``unique``: no
+    repeats (a repeated method or kind would run, and count, twice)."""
     check_type(values, list[str], key)
     if not values:
         raise ConfigError(key, "must not be empty")
     for i, v in enumerate(values):
         if not v.strip():
             raise ConfigError(f"{key}[{i}]", "must be a non-empty string")
+        if unique and v in values[:i]:
+            raise ConfigError(f"{key}[{i}]", f"{v!r} is listed twice")
         if valid is not None and v not in valid:
             raise ConfigError(f"{key}[{i}]", f"unknown value {v!r}; valid: {', '.join(valid)}")
     return list(values)
@@ -161,6 +186,13 @@ def _nearest_existing(path: Path) -> Path:
     return probe
 
 
+def _not_empty(path: str | os.PathLike[str]) -> Path:
+    """``Path('')`` is the working directory: an empty output path is a mistake, not a choice."""
+    if not str(path).strip():
+        raise ConfigError("out", "must not be empty")
+    return Path(path)
+
+
 def _check_creatable(path: Path, below: Path | None = None) -> None:
     """``path`` and its missing parents can be created: the nearest existing folder above
     ``below`` (default: the parent of ``path``) is a writable directory."""
@@ -174,7 +206,7 @@ def _check_creatable(path: Path, below: Path | None = None) -> None:
 def check_out_file(path: str | os.PathLike[str]) -> Path:
     """An output file path that can be (re)written: not a directory, under a writable folder.
     Creates nothing."""
-    p = Path(path)
+    p = _not_empty(path)
     if p.is_dir():
         raise DataError(p, None, "is a directory; expected an output file path")
     if p.exists() and not os.access(p, os.W_OK):
@@ -186,7 +218,7 @@ def check_out_file(path: str | os.PathLike[str]) -> Path:
 def check_out_dir(path: str | os.PathLike[str], files: Sequence[str] = ()) -> Path:
     """An output folder that exists as a writable directory or can be created; ``files`` inside
     it, where present, must be writable regular files. Creates nothing."""
-    p = Path(path)
+    p = _not_empty(path)
     if p.exists():
         if not p.is_dir():
             raise DataError(p, None, "exists and is not a directory; expected an output folder")

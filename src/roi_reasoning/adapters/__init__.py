@@ -28,6 +28,19 @@ def load_tokenizer(name: str) -> Any:
     return AutoTokenizer.from_pretrained(name)
 
 
+def check_tokenizer(name: str) -> None:
+    """ConfigError naming ``--tokenizer`` unless ``name`` loads here (as the workers will)."""
+    from roi_reasoning.errors import ConfigError
+
+    if not name or not name.strip():
+        raise ConfigError("--tokenizer", "must name a tokenizer (model folder or hub id)")
+    try:
+        load_tokenizer(name)
+    except Exception as exc:  # transformers raises OSError, ValueError, HF hub errors, ...
+        reason = " ".join(str(exc).split())[:200]
+        raise ConfigError("--tokenizer", f"cannot load {name!r}: {reason}") from None
+
+
 def score_one(
     exam_json: str | dict,
     text: str,

@@ -3,7 +3,8 @@
 ``roi exams``, ``roi grade``, ``roi oracle`` and ``roi report`` work without them.
 
 Errors: bad input (``DataError``: file:line; ``ConfigError``: the setting, a missing extra
-included) is one ``error: ...`` line and exit code 2; an OS error on a path is one line, exit 2;
+included), a run folder another process writes and a diverged training run
+(``TrainingError``) are one ``error: ...`` line and exit code 2; an OS error on a path is one line, exit 2;
 Ctrl-C exits 130. Anything else is a bug and shows its traceback.
 
 Run example: ``roi exams build --count 10 --budgets 512,1024 --out runs/exams.jsonl``
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 
 from roi_reasoning.cli import demo, evaluation, exams, tools, training, world
 from roi_reasoning.cli.args import LIMITS, Parser
-from roi_reasoning.data import ConfigError, DataError
+from roi_reasoning.errors import ConfigError, DataError, TrainingError
 
 GROUPS = (exams, tools, evaluation, training, world, demo)  # `roi --help` lists them in order
 
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as exc:  # --help (0) or a usage error, already printed (2)
             return exc.code if isinstance(exc.code, int) else 2
         return args.handler(args)
-    except (DataError, ConfigError) as exc:
+    except (DataError, ConfigError, TrainingError) as exc:
         return _fail(exc)
     except BrokenPipeError:  # `roi ... | head`: the reader left; not an error of ours
         sys.stderr.close()

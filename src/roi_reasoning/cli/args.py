@@ -7,13 +7,13 @@ Run example: ``python -c "from roi_reasoning.cli.args import csv_of; print(csv_o
 from __future__ import annotations
 
 import argparse
-import json
 import typing
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from roi_reasoning.data import default_tiers, parse_tier_arg
+from roi_reasoning.data import ConfigError, default_tiers, parse_tier_arg
+from roi_reasoning.inputs import BadValue, check_value, parse_json
 
 Handler = Callable[[argparse.Namespace], int]
 LIMITS = (
@@ -60,9 +60,15 @@ def key_value(text: str) -> tuple[str, object]:
     if not sep:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+        return key, parse_json(value)
+    except BadValue as exc:
+        if value.lstrip()[:1] in ("{", "[") or "malformed" not in str(exc):
+            raise argparse.ArgumentTypeError(f"{key}: {exc}") from None
+    try:
+        check_value(value)  # a bare word is a string (argv may hold undecodable bytes)
+    except BadValue as exc:
+        raise argparse.ArgumentTypeError(f"{key}: {exc}") from None
+    return key, value
 
 
 def add_tier(p: argparse.ArgumentParser) -> None:
@@ -124,7 +130,12 @@ def tier_overrides(args: argparse.Namespace) -> dict | None:
     """``--tier`` flags as config ``tiers`` (None: keep the config's)."""
     if not args.tier:
         return None
-    return {name: asdict(spec) for name, spec in map(parse_tier_arg, args.tier)}
+    tiers: dict[str, Any] = {}
+    for name, spec in map(parse_tier_arg, args.tier):
+        if name in tiers:  # a second --tier of one name would silently replace the first
+            raise ConfigError("--tier", f"tier {name!r} is given twice")
+        tiers[name] = asdict(spec)
+    return tiers
 
 
 def tier_specs(args: argparse.Namespace) -> dict[str, dict[str, Any]]:

@@ -54,12 +54,14 @@ def cmd_exams_build(args: argparse.Namespace) -> int:
 
 
 def cmd_export_verl(args: argparse.Namespace) -> int:
+    from roi_reasoning.adapters import check_tokenizer
     from roi_reasoning.adapters.verl import verl_rows, write_parquet
     from roi_reasoning.validate import MAX_BUDGET, check_out_file, int_list
 
     out = check_out_file(args.out)
     int_list(args.level_bounds, "--level-bounds", 1, MAX_BUDGET, ascending=True)
     exams = draw_exams(args)
+    check_tokenizer(args.tokenizer)  # written into every row: the reward workers load it
     rows = verl_rows(exams, args.tokenizer, args.level_bounds)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")

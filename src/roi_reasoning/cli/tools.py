@@ -33,16 +33,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_oracle(args: argparse.Namespace) -> int:
+    from roi_reasoning.inputs import read_json_file
     from roi_reasoning.knapsack import InstanceError, solve_instance
     from roi_reasoning.validate import check_in_file
 
-    try:
-        with open(check_in_file(args.instance), encoding="utf-8") as fh:
-            instance = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise DataError(args.instance, exc.lineno, f"malformed JSON: {exc.msg}") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(args.instance, None, f"not valid UTF-8 ({exc.reason})") from None
+    instance = read_json_file(check_in_file(args.instance), "a knapsack instance")
     try:
         print(json.dumps(solve_instance(instance)))
     except InstanceError as exc:

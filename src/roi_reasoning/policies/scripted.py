@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from roi_reasoning.errors import ConfigError
 from roi_reasoning.formats import render_tag
 from roi_reasoning.policies import Request
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Completion, Problem, actual_level
@@ -34,11 +35,26 @@ class Behaviour:
     skip: bool = False  # write Level-top + NA instead of solving
 
     @classmethod
-    def from_dict(cls, row: dict[str, Any]) -> Behaviour:
-        unknown = set(row) - set(cls.__dataclass_fields__)
+    def from_dict(cls, row: Any, key: str = "behaviours") -> Behaviour:
+        """A behaviour from settings, every field checked; ConfigError names ``key.field``."""
+        from roi_reasoning.validate import MAX_BUDGET, check_type, float_in, int_list
+
+        if not isinstance(row, dict):
+            raise ConfigError(key, f"expected a mapping of behaviour fields, got {row!r}")
+        unknown = sorted(set(row) - set(cls.__dataclass_fields__))
         if unknown:
-            raise ValueError(f"unknown behaviour keys {sorted(unknown)}")
-        return cls(**{**row, "cost": tuple(row.get("cost", cls.cost))})
+            raise ConfigError(
+                key, f"unknown key(s) {unknown}; valid: {list(cls.__dataclass_fields__)}"
+            )
+        cost = int_list(row.get("cost", list(cls.cost)), f"{key}.cost", 1, MAX_BUDGET)
+        if len(cost) != 2 or cost[0] > cost[1]:
+            raise ConfigError(f"{key}.cost", f"expected [low, high] with low <= high, got {cost}")
+        float_in(row.get("p_correct", cls.p_correct), f"{key}.p_correct", 0.0, 1.0)
+        tag = check_type(row.get("tag", cls.tag), str, f"{key}.tag")
+        if tag not in ("true", "none") and not tag.isdigit():
+            raise ConfigError(f"{key}.tag", f"expected 'true', 'none' or a level, got {tag!r}")
+        check_type(row.get("skip", cls.skip), bool, f"{key}.skip")
+        return cls(**{**row, "cost": tuple(cost)})
 
 
 # Defaults shaped like the paper's base model: easy cheap and right, hard long and mostly wrong.
@@ -61,10 +77,15 @@ class ScriptedPolicy:
     tagged: bool | None = None  # None: write tags only for the "roi" method
 
     def __post_init__(self) -> None:
+        from roi_reasoning.validate import MAX_SEED, int_in
+
+        if not isinstance(self.behaviours, dict):
+            raise ConfigError("behaviours", f"expected tier → behaviour, got {self.behaviours!r}")
         self.behaviours = {
-            k: v if isinstance(v, Behaviour) else Behaviour.from_dict(v)
+            k: v if isinstance(v, Behaviour) else Behaviour.from_dict(v, f"behaviours.{k}")
             for k, v in self.behaviours.items()
         }
+        int_in(self.seed, "seed", 0, MAX_SEED)
 
     def describe(self) -> dict[str, Any]:
         return {

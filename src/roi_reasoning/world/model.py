@@ -329,6 +329,25 @@ def _build_into(folder: Path, cfg: WorldConfig, progress: bool, partial: Path) -
     }
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _remove_dead_builds(root: Path, name: str) -> None:
+    """Remove ``<name>.tmp-<pid>`` folders of builds whose process is gone (killed builds);
+    a live concurrent build's folder stays."""
+    for folder in root.glob(f"{name}.tmp-*"):
+        pid = folder.name.rpartition("-")[2]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def build_world_model(
     cfg: WorldConfig | None = None,
     out_dir: str | Path | None = None,
@@ -353,6 +372,7 @@ def build_world_model(
         return install_shipped(final, cfg)  # the default world ships built: no training
     tmp = root / f"{final.name}.tmp-{os.getpid()}"
     partial = root / f"{final.name}.partial"  # training checkpoints: survive a crash
+    _remove_dead_builds(root, final.name)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     partial.mkdir(exist_ok=True)

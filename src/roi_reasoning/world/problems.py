@@ -39,12 +39,43 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roi_reasoning.errors import ConfigError
+
 TIERS = ("easy", "medium", "hard")
 # problems per tier that neither the base model nor the evaluation sees: MFT's profile and RARL
 TUNE_SIZE = 1000
 HARD_STEPS = (7, 9)  # operations in a hard chain, its coin toss included (inclusive range)
 NAMES = ("Ann", "Ben", "Mia", "Tom", "Eva", "Sam", "Lia", "Max")
 THINGS = ("apples", "coins", "books", "cards", "stamps", "shells")
+
+
+# Ranges of WorldConfig's numbers (validate.check_fields): checked when the config is made,
+# before any stage runs. Sizes are bounded so a typo cannot ask for days of training.
+WORLD_RANGES: dict[str, tuple] = {
+    "seed": (0, 2**32 - 1),
+    "train_size": (1, 1_000_000),
+    "test_size": (1, 100_000),
+    "vocab_size": (64, 65_536),
+    "hidden_size": (1, 8192),
+    "intermediate_size": (1, 32_768),
+    "num_layers": (1, 64),
+    "num_heads": (1, 256),
+    "steps": (1, 10_000_000),
+    "batch_tokens": (16, 1_000_000),
+    "lr": (0.0, 10.0, "above"),
+    "warmup": (0, 10_000_000),
+    "single_fraction": (0.0, 1.0),
+    "tier_weights": (0.0, 1000.0),
+    "bare_fraction": (0.0, 1.0),
+    "skip_fraction": (0.0, 1.0),
+    "examples": (1, 10_000_000),
+    "workers": (1, 256),
+    "max_train_seconds": (0.0, 1e7, "above"),
+    "eval_size": (1, 100_000),
+    "profile_size": (1, 100_000),
+    "profile_k": (1, 1000),
+    "attempts": (1, 100),
+}
 
 
 @dataclass(frozen=True)
@@ -90,22 +121,24 @@ class WorldConfig:
     # Quality gate: a build that fails any of ``world.quality.checks`` (the world's spec) is
     # trained again from another initialisation, at most ``attempts`` times in all; the attempt
     # passing most checks is kept, and world.json records every one. 1 turns retraining off.
-    attempts: int = 2
+    attempts: int = 3
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, part of the hash
 
     def __post_init__(self) -> None:
+        from roi_reasoning.validate import check_fields, int_list
+
         # YAML gives lists; keep tuples so equal configs compare (and hash) equal.
         for name in ("level_bounds", "budgets", "tier_weights"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
-        if sorted(self.level_bounds) != list(self.level_bounds) or not self.budgets:
-            raise ValueError(f"level_bounds must ascend and budgets be given: {self}")
-        if len(self.tier_weights) != len(TIERS) or self.workers < 1:
-            raise ValueError(f"need {len(TIERS)} tier_weights and workers >= 1")
-        if self.attempts < 1:
-            raise ValueError(f"attempts must be >= 1, got {self.attempts}")
-        for name in ("eval_size", "profile_size", "profile_k"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_fields(self, WORLD_RANGES)
+        int_list(list(self.level_bounds), "level_bounds", 1, 100_000, ascending=True)
+        int_list(sorted(self.budgets), "budgets", 1, 100_000, ascending=True)  # distinct
+        if len(self.tier_weights) != len(TIERS):
+            raise ConfigError("tier_weights", f"needs one weight per tier ({len(TIERS)})")
+        if not sum(self.tier_weights) > 0:
+            raise ConfigError("tier_weights", "must not all be 0")
+        if self.hidden_size % self.num_heads:
+            raise ConfigError("num_heads", f"must divide hidden_size {self.hidden_size}")
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
