@@ -246,3 +246,19 @@ def test_the_hindsight_oracle_stays_within_its_memory_estimate():
     tracemalloc.stop()
     assert value == 3.0 and picks == [0, 0, 0]
     assert peak <= hindsight_bytes(3, budget, 2) * 1.05
+
+
+def test_a_full_disk_while_saving_is_an_os_error_other_runtime_errors_stay(tmp_path, monkeypatch):
+    """torch.save's RuntimeError on a full disk becomes the OSError it is (one line, exit 2);
+    with room left on the device a RuntimeError is a bug and stays one."""
+    import shutil
+
+    from roi_reasoning.checkpoints import disk_errors
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage._replace(free=4096))
+    with pytest.raises(OSError, match="no space left on device"), disk_errors(tmp_path / "x"):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage._replace(free=2**40))
+    with pytest.raises(RuntimeError, match="a bug"), disk_errors(tmp_path / "x"):
+        raise RuntimeError("a bug")

@@ -8,6 +8,7 @@ leaves the previous complete state or the new one, never one that blocks the rer
   (``save_final``); a stale temporary folder of a dead run is removed.
 - ``FiniteGuard``: a loss or gradient norm that is NaN or infinite stops training with a
   ``TrainingError``; ``check_finite`` refuses to save a model whose weights are not finite.
+- ``disk_errors``: a full disk during a save is an OSError (one line), not a traceback.
 - ``main_process_lock``: the run folder's lock (``runlock``), taken by the main process only
   (every rank of a multi-process launch runs the same command).
 
@@ -17,6 +18,7 @@ Run example: ``python -c "from roi_reasoning.checkpoints import resume_checkpoin
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import re
@@ -142,6 +144,25 @@ class FiniteGuard(TrainerCallback):
                     f"{self.stage}: {key} is {value} at step {state.global_step}; the run "
                     "diverged: lower learning_rate"
                 )
+
+
+@contextlib.contextmanager
+def disk_errors(out: str | os.PathLike[str]) -> Iterator[None]:
+    """torch reports a full disk while saving as a RuntimeError (``iostream error``,
+    ``unexpected pos``): turned into the OSError it is, one ``error:`` line in the CLI. The
+    torn checkpoint it leaves is removed on the rerun (``resume_checkpoint``)."""
+    try:
+        yield
+    except RuntimeError as exc:
+        probe = Path(out).absolute()
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if shutil.disk_usage(probe).free >= 16 * 1024**2:
+            raise
+        reason = " ".join(str(exc).split())[:120]
+        raise OSError(
+            errno.ENOSPC, f"no space left on device while saving ({reason})", str(out)
+        ) from None
 
 
 @contextlib.contextmanager

@@ -135,6 +135,7 @@ def train(cfg: MFTTrainConfig, resume: bool = False, **objects: Any) -> Path:
     from roi_reasoning.checkpoints import (
         FiniteGuard,
         check_finite,
+        disk_errors,
         main_process_lock,
         resume_checkpoint,
         save_final,
@@ -142,7 +143,7 @@ def train(cfg: MFTTrainConfig, resume: bool = False, **objects: Any) -> Path:
 
     trainer = sft_trainer(cfg, **objects)  # loads and checks model and data; writes nothing
     trainer.add_callback(FiniteGuard("mft"))
-    with main_process_lock(cfg.out):
+    with main_process_lock(cfg.out), disk_errors(cfg.out):
         trainer.train(resume_from_checkpoint=resume_checkpoint(cfg.out) if resume else None)
         model = trainer.model
         if cfg.lora:

@@ -271,6 +271,7 @@ def train(cfg: RARLConfig, resume: bool = False, **objects: Any) -> Path:
     from roi_reasoning.checkpoints import (
         FiniteGuard,
         check_finite,
+        disk_errors,
         main_process_lock,
         resume_checkpoint,
         save_final,
@@ -278,7 +279,7 @@ def train(cfg: RARLConfig, resume: bool = False, **objects: Any) -> Path:
 
     trainer = grpo_trainer(cfg, **objects)
     trainer.add_callback(FiniteGuard("rarl"))
-    with main_process_lock(cfg.out):
+    with main_process_lock(cfg.out), disk_errors(cfg.out):
         acc = trainer.accelerator
         print(
             f"RARL: process {acc.process_index} of world size {acc.num_processes}", file=sys.stderr
