@@ -467,3 +467,13 @@ def test_attempt_probabilities_match_forward_propagation():
         got = attempt_probabilities(plan, samples)
         np.testing.assert_allclose(got, want, atol=1e-9)
         assert all(0 <= p <= 1 + 1e-12 for p in got)
+
+
+def test_greedy_centroids_follow_the_level_bounds():
+    """Greedy Knapsack's level costs are the middle of each level's range for any bounds (the
+    world's 48/96/192 as well as the paper's 256/512/1024), for `roi eval` and the demo alike."""
+    from roi_reasoning.knapsack import DEFAULT_CENTROIDS, centroids
+
+    assert DEFAULT_CENTROIDS == (128, 384, 768)
+    assert centroids([48, 96, 192]) == [24, 72, 144]
+    assert greedy_keep([0, 1, 2], 100, centroids([48, 96, 192])) == [True, True, False]

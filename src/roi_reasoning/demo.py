@@ -368,18 +368,10 @@ def _eval_configs(cfg: DemoConfig, world: Path, profile: Path, mft: Path) -> dic
             level_bounds=list(cfg.world.level_bounds),
             profiles=str(profile),
             oracle_profiles=str(Path(cfg.out) / "profile-test.jsonl"),
-            centroids=centroids(cfg.world.level_bounds),
             batch_size=cfg.batch_size,
         )
         for name, (model, methods) in models.items()
     }
-
-
-def centroids(bounds: Sequence[int]) -> list[int]:
-    """Greedy Knapsack's cost per level below the skip level: the middle of the level's token
-    range, as the paper's 128/384/768 are for bounds 256/512/1024."""
-    edges = [0, *bounds]
-    return [(lo + hi) // 2 for lo, hi in zip(edges, edges[1:], strict=False)]
 
 
 def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:

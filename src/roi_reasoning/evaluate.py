@@ -36,7 +36,6 @@ from roi_reasoning.data import (
 from roi_reasoning.exams import build_exams, check_build_args, load_exams
 from roi_reasoning.grading import GRADER
 from roi_reasoning.inputs import read_json_file
-from roi_reasoning.knapsack import DEFAULT_CENTROIDS
 from roi_reasoning.methods import SINGLE_PASS, get_method, run_method
 from roi_reasoning.metrics import compute_cells
 from roi_reasoning.policies import Policy, load_policy
@@ -86,7 +85,9 @@ class EvalConfig:
     # A profile of the *evaluated* problems for the oracle values (hindsight V*, Bellman) when
     # ``profiles`` (the planner's table) was measured on other problems; default: ``profiles``.
     oracle_profiles: str | None = None
-    centroids: list[int] = field(default_factory=lambda: list(DEFAULT_CENTROIDS))  # greedy, tokens
+    # Greedy Knapsack's cost per level (tokens); None: the middle of each level's range
+    # (knapsack.centroids of level_bounds: 128/384/768 for the paper's bounds)
+    centroids: list[int] | None = None
 
 
 def make_exams(cfg: EvalConfig) -> list[Exam]:
@@ -121,9 +122,10 @@ def check_eval_config(cfg: EvalConfig) -> None:
     if not cfg.policy.strip():
         raise ConfigError("policy", "must be a policy name or module:Class")
     int_list(cfg.level_bounds, "level_bounds", 1, MAX_BUDGET, ascending=True)
-    int_list(cfg.centroids, "centroids", 1, MAX_BUDGET, ascending=True)
     greedy = {"greedy-knapsack", "roi-greedy-knapsack"} & set(cfg.methods)
-    if greedy and len(cfg.centroids) != len(cfg.level_bounds):
+    if cfg.centroids is not None:
+        int_list(cfg.centroids, "centroids", 1, MAX_BUDGET, ascending=True)
+    if greedy and cfg.centroids is not None and len(cfg.centroids) != len(cfg.level_bounds):
         raise ConfigError(
             "centroids", f"{len(cfg.centroids)} centroids for {len(cfg.level_bounds)} level bounds"
         )

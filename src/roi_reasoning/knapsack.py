@@ -24,7 +24,16 @@ from typing import Any
 import numpy as np
 
 SKIP = "skip"  # reserved action name of the planner
-DEFAULT_CENTROIDS = (128, 384, 768)  # tokens: Greedy Knapsack cost of Level-0/1/2 (paper)
+
+
+def centroids(bounds: Sequence[int]) -> list[int]:
+    """Greedy Knapsack's cost per level below the skip level (tokens): the middle of the level's
+    range, as the paper's 128/384/768 are for its bounds 256/512/1024."""
+    edges = [0, *bounds]
+    return [(lo + hi) // 2 for lo, hi in zip(edges, edges[1:], strict=False)]
+
+
+DEFAULT_CENTROIDS = tuple(centroids((256, 512, 1024)))  # (128, 384, 768): the paper's
 
 Sample = tuple[int, float]  # (tokens, reward)
 

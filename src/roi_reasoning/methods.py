@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from roi_reasoning.formats import leading_tag, leading_tag_match, render_prompt
-from roi_reasoning.knapsack import DEFAULT_CENTROIDS, bellman_plan, greedy_keep
+from roi_reasoning.knapsack import bellman_plan, centroids, greedy_keep
 from roi_reasoning.parsing import split_segments
 from roi_reasoning.plugins import resolve
 from roi_reasoning.policies import Policy, Request
@@ -199,13 +199,13 @@ def _sub_exam(exam: Exam, keep: Sequence[int], budget: int) -> Exam:
 def greedy_knapsack(
     policy: Policy, exams: Sequence[Exam], method: str, bounds, **opts
 ) -> list[ExamOutcome]:
-    centroids = opts.get("centroids") or DEFAULT_CENTROIDS
+    costs = opts.get("centroids") or centroids(bounds)  # default: the middle of each level
     passes = TAG_PASSES[method](policy, exams, bounds)
     keeps = []
     for exam, (first, tags) in zip(exams, passes, strict=True):
         left = exam.budget - first.tokens
         levels = [t.predicted_level if t else None for t in tags]
-        keep = [i for i, k in enumerate(greedy_keep(levels, max(left, 0), centroids)) if k]
+        keep = [i for i, k in enumerate(greedy_keep(levels, max(left, 0), costs)) if k]
         keeps.append(keep if left > 0 else [])
     if method.startswith("roi-"):  # a tagging model solves one problem per prompt, as it learned
         left = [e.budget - first.tokens for e, (first, _) in zip(exams, passes, strict=True)]
