@@ -9,6 +9,7 @@ leaves the previous complete state or the new one, never one that blocks the rer
 - ``FiniteGuard``: a loss or gradient norm that is NaN or infinite stops training with a
   ``TrainingError``; ``check_finite`` refuses to save a model whose weights are not finite.
 - ``disk_errors``: a full disk during a save is an OSError (one line), not a traceback.
+- ``train_to_final``: all of the above around one TRL trainer (MFT and RARL).
 - ``main_process_lock``: the run folder's lock (``runlock``), taken by the main process only
   (every rank of a multi-process launch runs the same command).
 
@@ -33,6 +34,7 @@ from transformers import TrainerCallback
 from roi_reasoning.errors import TrainingError
 from roi_reasoning.inputs import BadValue, parse_json
 from roi_reasoning.runlock import hold
+from roi_reasoning.validate import nearest_existing
 
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")  # transformers' PREFIX_CHECKPOINT_DIR folders
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "adapter_model.safetensors")
@@ -154,10 +156,7 @@ def disk_errors(out: str | os.PathLike[str]) -> Iterator[None]:
     try:
         yield
     except RuntimeError as exc:
-        probe = Path(out).absolute()
-        while not probe.exists() and probe != probe.parent:
-            probe = probe.parent
-        if shutil.disk_usage(probe).free >= 16 * 1024**2:
+        if shutil.disk_usage(nearest_existing(Path(out))).free >= 16 * 1024**2:
             raise
         reason = " ".join(str(exc).split())[:120]
         raise OSError(
@@ -173,3 +172,25 @@ def main_process_lock(out: str | os.PathLike[str]) -> Iterator[None]:
         return
     with hold(out):
         yield
+
+
+def train_to_final(
+    trainer: Any,
+    out: str | os.PathLike[str],
+    stage: str,
+    resume: bool,
+    final_model: Callable[[], Any],
+    write: Callable[[Any, Path], None],
+) -> Path:
+    """The crash-safe run of a TRL trainer (MFT and RARL alike): the run folder's lock, the
+    NaN/inf guard, resume from the newest complete checkpoint, then ``final_model()`` checked
+    finite and published as ``<out>/final`` through ``write(model, folder)`` (``save_final``;
+    every rank calls it, the main one publishes)."""
+    trainer.add_callback(FiniteGuard(stage))
+    with main_process_lock(out), disk_errors(out):
+        trainer.train(resume_from_checkpoint=resume_checkpoint(out) if resume else None)
+        model = final_model()
+        check_finite(model, stage)
+        final = Path(out) / "final"
+        save_final(final, lambda folder: write(model, folder), trainer.is_world_process_zero())
+    return final

@@ -199,18 +199,15 @@ def _check_out(cfg: DemoConfig) -> None:
     """Record the settings in ``<out>/demo.json`` (atomically); refuse a rerun with other
     settings (cached stages would otherwise mix two configurations). ``out`` itself is not
     compared: ``X``, ``X/`` and a moved folder are the same run."""
-    from roi_reasoning.data import ConfigError, DataError
-    from roi_reasoning.inputs import read_json_file
+    from roi_reasoning.data import ConfigError
+    from roi_reasoning.inputs import settings_diff
     from roi_reasoning.validate import atomic_write_text
 
     record = json.loads(json.dumps(asdict(cfg), default=list))
     path = Path(cfg.out) / "demo.json"
-    if path.exists():
-        old = read_json_file(path, "the demo's settings record (use another --out)")
-        if not isinstance(old, dict):
-            raise DataError(path, None, "not a settings record; use another --out")
-        keys = (set(old) | set(record)) - {"out"}
-        diff = sorted(k for k in keys if old.get(k) != record.get(k))
+    found = settings_diff(path, record, ignore=("out",))
+    if found is not None:
+        diff = found[1]
         if diff:
             raise ConfigError(
                 diff[0],

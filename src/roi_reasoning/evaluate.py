@@ -35,7 +35,7 @@ from roi_reasoning.data import (
 )
 from roi_reasoning.exams import build_exams, check_build_args, load_exams
 from roi_reasoning.grading import GRADER
-from roi_reasoning.inputs import read_json_file
+from roi_reasoning.inputs import settings_diff
 from roi_reasoning.methods import SINGLE_PASS, get_method, run_method
 from roi_reasoning.metrics import compute_cells
 from roi_reasoning.policies import Policy, load_policy
@@ -161,13 +161,10 @@ def _check_run_config(out: Path, mine: dict[str, Any]) -> None:
     """Refuse to resume into ``out`` when its ``run.json`` has other settings or inputs whose
     bytes changed since; reads only."""
     run_file = out / "run.json"
-    if not run_file.exists():
+    found = settings_diff(run_file, mine, ignore=("batch_size", "out", "inputs"))
+    if found is None:
         return
-    theirs = read_json_file(run_file, "a run record (use another --out)")
-    if not isinstance(theirs, dict):
-        raise DataError(run_file, None, "not a run record; use another --out")
-    skip = ("batch_size", "out", "inputs")
-    keys = [k for k in mine if k not in skip and mine[k] != theirs.get(k)]
+    theirs, keys = found
     if keys:
         raise DataError(
             run_file,

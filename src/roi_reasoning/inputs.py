@@ -36,6 +36,10 @@ class BadValue(ValueError):
         self.line = line
 
 
+class NotJSON(BadValue):
+    """The text does not parse as JSON at all (as opposed to JSON outside the bounds)."""
+
+
 def _constant(name: str) -> Any:
     raise BadValue(f"{name} is not a number we accept (finite numbers only)")
 
@@ -47,7 +51,7 @@ def parse_json(text: str) -> Any:
     except BadValue:
         raise
     except json.JSONDecodeError as exc:
-        raise BadValue(f"malformed JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
+        raise NotJSON(f"malformed JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
     except RecursionError:
         raise BadValue(f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # an integer past Python's digit limit
@@ -111,3 +115,18 @@ def read_json_file(path: str | os.PathLike[str], what: str = "a JSON file") -> A
         raise DataError(path, exc.line, f"unreadable as {what}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise DataError(path, None, f"unreadable as {what}: not UTF-8 ({exc.reason})") from None
+
+
+def settings_diff(
+    path: str | os.PathLike[str], mine: dict[str, Any], ignore: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], list[str]] | None:
+    """The settings record a run wrote at ``path`` and the keys (sorted, ``ignore`` left out)
+    whose values differ from ``mine``; None when there is no record yet. A record that is not
+    a JSON mapping is a DataError naming the file (a rerun must not guess)."""
+    if not os.path.exists(path):
+        return None
+    theirs = read_json_file(path, "a settings record of this run (use another --out)")
+    if not isinstance(theirs, dict):
+        raise DataError(path, None, "not a settings record of this run; use another --out")
+    keys = (set(theirs) | set(mine)) - set(ignore)
+    return theirs, sorted(k for k in keys if theirs.get(k) != mine.get(k))

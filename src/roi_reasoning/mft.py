@@ -132,29 +132,16 @@ def sft_trainer(cfg: MFTTrainConfig, model: Any = None, tokenizer: Any = None, d
 def train(cfg: MFTTrainConfig, resume: bool = False, **objects: Any) -> Path:
     """Run SFT; save a plain model folder (LoRA merged) with its tokenizer to ``<out>/final``
     (crash-safe: ``checkpoints``). ``resume``: from the newest complete checkpoint."""
-    from roi_reasoning.checkpoints import (
-        FiniteGuard,
-        check_finite,
-        disk_errors,
-        main_process_lock,
-        resume_checkpoint,
-        save_final,
-    )
+    from roi_reasoning.checkpoints import train_to_final
 
     trainer = sft_trainer(cfg, **objects)  # loads and checks model and data; writes nothing
-    trainer.add_callback(FiniteGuard("mft"))
-    with main_process_lock(cfg.out), disk_errors(cfg.out):
-        trainer.train(resume_from_checkpoint=resume_checkpoint(cfg.out) if resume else None)
-        model = trainer.model
-        if cfg.lora:
-            model = model.merge_and_unload()
-        check_finite(model, "mft")
-        final = Path(cfg.out) / "final"
+
+    def final_model() -> Any:
+        return trainer.model.merge_and_unload() if cfg.lora else trainer.model
+
+    def write(model: Any, folder: Path) -> None:
         if trainer.is_world_process_zero():  # one writer under multi-process launches
+            model.save_pretrained(folder)
+            trainer.processing_class.save_pretrained(folder)
 
-            def write(folder: Path) -> None:
-                model.save_pretrained(folder)
-                trainer.processing_class.save_pretrained(folder)
-
-            save_final(final, write)
-    return final
+    return train_to_final(trainer, cfg.out, "mft", resume, final_model, write)

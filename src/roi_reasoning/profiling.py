@@ -29,7 +29,7 @@ from roi_reasoning.data import (
     load_tiers,
     repair_records,
 )
-from roi_reasoning.inputs import read_json_file
+from roi_reasoning.inputs import settings_diff
 from roi_reasoning.methods import run_requests
 from roi_reasoning.policies import Policy, load_policy
 from roi_reasoning.profiles import load_profile_rows
@@ -125,17 +125,12 @@ def _check_resume(cfg: ProfileConfig, out: Path) -> Path:
     ``<out>.run.json`` when it has no record yet. Returns the record's path."""
     record = {k: v for k, v in json.loads(json.dumps(asdict(cfg))).items() if k in RESUME_KEYS}
     side = out.with_name(out.name + ".run.json")
-    if side.exists():
-        theirs = read_json_file(side, "a profile's settings record")
-        diff = [
-            k for k in RESUME_KEYS if not isinstance(theirs, dict) or theirs.get(k) != record[k]
-        ]
-        if diff:
-            raise DataError(
-                out, None, f"profiled with other settings ({', '.join(diff)}); use another --out"
-            )
-    else:
+    found = settings_diff(side, record)
+    if found is None:
         atomic_write_text(side, json.dumps(record, indent=2))
+    elif found[1]:
+        diff = ", ".join(found[1])
+        raise DataError(out, None, f"profiled with other settings ({diff}); use another --out")
     return side
 
 

@@ -268,25 +268,17 @@ def train(cfg: RARLConfig, resume: bool = False, **objects: Any) -> Path:
     ``checkpoints``). ``resume``: from the newest complete checkpoint."""
     import sys
 
-    from roi_reasoning.checkpoints import (
-        FiniteGuard,
-        check_finite,
-        disk_errors,
-        main_process_lock,
-        resume_checkpoint,
-        save_final,
-    )
+    from roi_reasoning.checkpoints import train_to_final
 
     trainer = grpo_trainer(cfg, **objects)
-    trainer.add_callback(FiniteGuard("rarl"))
-    with main_process_lock(cfg.out), disk_errors(cfg.out):
-        acc = trainer.accelerator
-        print(
-            f"RARL: process {acc.process_index} of world size {acc.num_processes}", file=sys.stderr
-        )
-        trainer.train(resume_from_checkpoint=resume_checkpoint(cfg.out) if resume else None)
-        check_finite(acc.unwrap_model(trainer.model), "rarl")
-        final = Path(cfg.out) / "final"
+    acc = trainer.accelerator
+    print(f"RARL: process {acc.process_index} of world size {acc.num_processes}", file=sys.stderr)
+    return train_to_final(
+        trainer,
+        cfg.out,
+        "rarl",
+        resume,
+        lambda: acc.unwrap_model(trainer.model),
         # model + tokenizer; every rank takes part (sharded weights are gathered), one writes
-        save_final(final, lambda f: trainer.save_model(str(f)), trainer.is_world_process_zero())
-    return final
+        lambda _model, folder: trainer.save_model(str(folder)),
+    )

@@ -179,7 +179,8 @@ def str_list(
 # ---------------------------------------------------------------- paths
 
 
-def _nearest_existing(path: Path) -> Path:
+def nearest_existing(path: Path) -> Path:
+    """``path`` or its nearest existing parent (absolute)."""
     probe = path.absolute()
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
@@ -196,7 +197,7 @@ def _not_empty(path: str | os.PathLike[str]) -> Path:
 def _check_creatable(path: Path, below: Path | None = None) -> None:
     """``path`` and its missing parents can be created: the nearest existing folder above
     ``below`` (default: the parent of ``path``) is a writable directory."""
-    base = _nearest_existing(below if below is not None else path.parent)
+    base = nearest_existing(below if below is not None else path.parent)
     if not base.is_dir():
         raise DataError(path, None, f"cannot create it: {base} is not a directory")
     if not os.access(base, os.W_OK | os.X_OK):

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from typing import Any
 
 from roi_reasoning.data import ConfigError, default_tiers, parse_tier_arg
-from roi_reasoning.inputs import BadValue, check_value, parse_json
+from roi_reasoning.inputs import BadValue, NotJSON, check_value, parse_json
 
 Handler = Callable[[argparse.Namespace], int]
 LIMITS = (
@@ -60,11 +60,11 @@ def key_value(text: str) -> tuple[str, object]:
     if not sep:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     try:
-        return key, parse_json(value)
-    except BadValue as exc:
-        if value.lstrip()[:1] in ("{", "[") or "malformed" not in str(exc):
-            raise argparse.ArgumentTypeError(f"{key}: {exc}") from None
-    try:
+        try:
+            return key, parse_json(value)
+        except NotJSON:
+            if value.lstrip()[:1] in ("{", "["):  # meant as JSON: a typo, not a string
+                raise
         check_value(value)  # a bare word is a string (argv may hold undecodable bytes)
     except BadValue as exc:
         raise argparse.ArgumentTypeError(f"{key}: {exc}") from None
