@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from roi_reasoning.data import DEFAULT_TIERS
-from roi_reasoning.report_sections import load_samples
+from roi_reasoning.report.sections import load_samples
 
 KINDS = ("easy", "medium", "hard")
 EPS = 1e-9  # equal means computed two ways may differ in the last bit
@@ -297,7 +297,8 @@ def folders(args: argparse.Namespace, run: Callable[[Path, list[str]], None]) ->
 
 
 def run_one(out: Path, sets: list[str]) -> None:
-    from roi_reasoning.demo import demo_config, run_demo
+    from roi_reasoning.demo.config import demo_config
+    from roi_reasoning.demo.pipeline import run_demo
 
     print(f"running the demo into {out} ({' '.join(sets)})", file=sys.stderr)
     run_demo(demo_config(str(out), sets=sets), progress=False)

@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--single", type=int, default=4, help="exams in the batch-1 loop")
     args = ap.parse_args()
     if args.model is None:
-        from roi_reasoning.pretrained import smollm2
+        from roi_reasoning.testing import smollm2
 
         args.model = str(smollm2())
     tiers = {name: load_tier(spec, name) for name, spec in DEFAULT_TIERS.items()}

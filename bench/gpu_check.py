@@ -124,7 +124,7 @@ def decode(model: Any, p: dict[str, Any], device: str) -> dict[str, Any]:
 
 def rarl_step(p: dict[str, Any], shape: dict[str, Any], device: str) -> dict[str, Any]:
     """One optimizer step of RARL's training half (see the module docstring); fp32 masters."""
-    from roi_reasoning.trl_args import model_kwargs
+    from roi_reasoning.training.trl_args import model_kwargs
 
     dtype = model_kwargs({})["dtype"]  # roi's default for the policy it trains: float32
     model = build_model(shape, device, dtype)

@@ -15,14 +15,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-import roi_reasoning.rarl as rarl  # noqa: E402
-from conftest import build_chat_tokenizer, tiny_causal_lm  # noqa: E402
+import roi_reasoning.training.rarl as rarl
+from roi_reasoning.testing import build_chat_tokenizer, tiny_causal_lm
 
 
 def run(reward_mode: str, args, tok) -> tuple[list[float], float]:

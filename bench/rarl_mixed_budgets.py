@@ -13,16 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-import roi_reasoning.rarl as rarl  # noqa: E402
-from conftest import build_chat_tokenizer, tiny_causal_lm  # noqa: E402
-from roi_reasoning.rarl_curve import validate  # noqa: E402
+import roi_reasoning.training.rarl as rarl
+from roi_reasoning.testing import build_chat_tokenizer, tiny_causal_lm
+from roi_reasoning.training.curve import validate
 
 
 def run(budgets: list[int], args, tok, tier: Path, out: Path) -> tuple[list[float], float]:

@@ -18,14 +18,16 @@ import functools
 import tempfile
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import trl
 
-from roi_reasoning.demo import DemoConfig, stage_configs
+from roi_reasoning.demo.config import DemoConfig
+from roi_reasoning.demo.pipeline import training_configs
 from roi_reasoning.formats import render_prompt
 from roi_reasoning.policies import Request
 from roi_reasoning.policies.hf import HFPolicy
-from roi_reasoning.rarl import grpo_trainer, training_exams
+from roi_reasoning.training.rarl import grpo_trainer, training_exams
 
 
 def rarl_rate(cfg) -> tuple[int, float]:
@@ -72,7 +74,7 @@ def main() -> None:
     args = ap.parse_args()
     demo = DemoConfig()
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = stage_configs(replace(demo, out=tmp), args.world)["rarl train"]
+        cfg = training_configs(replace(demo, out=tmp), Path(args.world))[2]
         cfg = replace(cfg, model=args.model, max_steps=1, val_every=0, save_steps=1000)
         exams = training_exams(cfg)[: cfg.per_device_train_batch_size // cfg.num_generations]
         rows = [(f"RARL (TRL generate, batch {cfg.per_device_train_batch_size})", *rarl_rate(cfg))]

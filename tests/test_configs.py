@@ -6,9 +6,9 @@ import pytest
 
 from roi_reasoning.config import load_config
 from roi_reasoning.data import DataError
-from roi_reasoning.evaluate import EvalConfig
-from roi_reasoning.mft import MFTTrainConfig
-from roi_reasoning.rarl import RARLConfig
+from roi_reasoning.evaluation.evaluate import EvalConfig
+from roi_reasoning.training.mft import MFTTrainConfig
+from roi_reasoning.training.rarl import RARLConfig
 from roi_reasoning.world import WorldConfig
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -42,8 +42,8 @@ def test_top_level_training_fields_are_trl_fields():
 
     from trl import GRPOConfig, SFTConfig
 
-    from roi_reasoning.mft import MFT_OWN
-    from roi_reasoning.rarl import RARL_OWN
+    from roi_reasoning.training.mft import MFT_OWN
+    from roi_reasoning.training.rarl import RARL_OWN
 
     for cls, own, trl_cls in (
         (MFTTrainConfig, MFT_OWN, SFTConfig),
@@ -145,8 +145,8 @@ def test_a_bad_trainer_key_stops_the_cli_before_anything_is_written(tmp_path, ca
 def test_trainer_fields_reach_the_trl_configs_over_our_defaults(tmp_path):
     from trl import GRPOConfig, SFTConfig
 
-    from roi_reasoning.mft import sft_args
-    from roi_reasoning.rarl import grpo_args
+    from roi_reasoning.training.mft import sft_args
+    from roi_reasoning.training.rarl import grpo_args
 
     extra = {"lr_scheduler_type": "cosine", "warmup_steps": 0.1, "weight_decay": 0.01}
     mft = MFTTrainConfig(model="m", dataset="d", out=str(tmp_path / "m"), trainer=extra)
@@ -180,11 +180,11 @@ def torch_cuda() -> bool:
 
 def test_exponent_floats_are_numbers_in_yaml_and_in_demo_sets(tmp_path):
     """PyYAML reads ``1e-4`` as a string (YAML 1.1); recipes and ``--set`` read it as 0.0001."""
-    from roi_reasoning.demo import demo_config
+    from roi_reasoning.demo.config import demo_config
 
     path = tmp_path / "rarl.yaml"
     path.write_text("model: m\nout: o\nlearning_rate: 1e-4\nbeta: 4E-2\n")
     cfg = load_config(RARLConfig, path, {})
     assert cfg.learning_rate == 1e-4 and cfg.beta == 0.04
-    demo = demo_config(str(tmp_path / "d"), sets=["rarl_lr=5e-5", "world.lr=3e-3"])
-    assert demo.rarl_lr == 5e-5 and demo.world.lr == 3e-3
+    demo = demo_config(str(tmp_path / "d"), sets=["rarl.learning_rate=5e-5", "world.lr=3e-3"])
+    assert demo.rarl.learning_rate == 5e-5 and demo.world.lr == 3e-3

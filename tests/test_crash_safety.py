@@ -16,13 +16,13 @@ import pytest
 import transformers
 from test_mft import _mft_cfg, profile
 
-from conftest import tiny_causal_lm
 from roi_reasoning.cli import main
 from roi_reasoning.data import DataError, read_records
 from roi_reasoning.errors import RunBusy, TrainingError
-from roi_reasoning.mft import MFTTrainConfig, train
-from roi_reasoning.mft_data import build_dataset
 from roi_reasoning.runlock import hold, lock_path
+from roi_reasoning.testing import tiny_causal_lm
+from roi_reasoning.training.mft import MFTTrainConfig, train
+from roi_reasoning.training.mft_data import build_dataset
 
 __all__ = ["profile"]  # test_mft's profile fixture, used through mft_data
 
@@ -166,7 +166,7 @@ def test_holds_nest_in_one_process_and_conflict_across_processes(tmp_path):
 
 
 def test_a_torn_curve_line_is_dropped_and_rewritten_on_resume(tmp_path):
-    from roi_reasoning.rarl_curve import CurveCallback, curve_row, read_curve
+    from roi_reasoning.training.curve import CurveCallback, curve_row, read_curve
 
     path = tmp_path / "curve.jsonl"
     rows = "".join(json.dumps(curve_row(s, {"reward": 1.0})) + "\n" for s in (0, 5))
@@ -180,7 +180,8 @@ def test_a_torn_curve_line_is_dropped_and_rewritten_on_resume(tmp_path):
 
 
 def test_demo_settings_record_is_atomic_and_ignores_the_folders_spelling(tmp_path, capsys):
-    from roi_reasoning.demo import _check_out, demo_config
+    from roi_reasoning.demo.config import demo_config
+    from roi_reasoning.demo.config import record_settings as _check_out
 
     cfg = demo_config(str(tmp_path / "d"), quick=True)
     _check_out(cfg)
@@ -253,7 +254,7 @@ def test_a_full_disk_while_saving_is_an_os_error_other_runtime_errors_stay(tmp_p
     with room left on the device a RuntimeError is a bug and stays one."""
     import shutil
 
-    from roi_reasoning.checkpoints import disk_errors
+    from roi_reasoning.training.checkpoints import disk_errors
 
     usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage._replace(free=4096))

@@ -45,7 +45,7 @@ def test_quick_demo_end_to_end_and_cached(tmp_path, monkeypatch, capsys):
     # the demo's MFT data build: every target is paid exactly by the RARL reward (world tokenizer)
     from transformers import AutoTokenizer
 
-    from conftest import check_mft_round_trip
+    from roi_reasoning.testing import check_mft_round_trip
 
     tok = AutoTokenizer.from_pretrained(out / "world")
     counts = check_mft_round_trip(out / "mft-data" / "targets.jsonl", tok, (8, 16, 32))
@@ -57,65 +57,74 @@ def test_quick_demo_end_to_end_and_cached(tmp_path, monkeypatch, capsys):
     assert "(cached)" in capsys.readouterr().err
 
 
-def test_world_recipes_are_the_demo_settings(tmp_path):
-    """configs/{mft,rarl}/world.yaml equal the demo's stage configs for --out runs/demo."""
+def test_world_recipes_are_the_demo_sections():
+    """configs/{mft,rarl}/world.yaml are the files the demo loads as its `mft:` and `rarl:`
+    sections, and for --out runs/demo the demo's sections equal them, paths included."""
     from dataclasses import asdict
     from pathlib import Path
 
     from roi_reasoning.config import load_config
-    from roi_reasoning.demo import DemoConfig, stage_configs
-    from roi_reasoning.mft import MFTTrainConfig
-    from roi_reasoning.rarl import RARLConfig
-    from roi_reasoning.world import write_world
+    from roi_reasoning.demo.config import RECIPES, DemoConfig
+    from roi_reasoning.training.mft import MFTTrainConfig
+    from roi_reasoning.training.rarl import RARLConfig
 
     root = Path(__file__).resolve().parents[1]
-    write_world(tmp_path / "world", DemoConfig().world)  # stage_configs reads the tier files
-    demo = stage_configs(DemoConfig(out="runs/demo"), tmp_path / "world")
+    demo = DemoConfig(out="runs/demo")
     for name, cls in (("mft", MFTTrainConfig), ("rarl", RARLConfig)):
-        recipe = asdict(load_config(cls, root / "configs" / name / "world.yaml", {}))
-        expected = asdict(demo[f"{name} train"])
-        expected["model"] = expected["model"].replace(str(tmp_path / "world"), "runs/demo/world")
-        if "tiers" in expected:
-            expected["tiers"] = {
-                t: {"source": f"runs/demo/world/data/{t}.tune.jsonl"} for t in expected["tiers"]
-            }
-        if expected.get("val_tiers"):
-            expected["val_tiers"] = {
-                t: {"source": f"runs/demo/world/data/{t}.test.jsonl"} for t in expected["val_tiers"]
-            }
-        assert recipe == expected, name
+        link = root / "configs" / name / "world.yaml"
+        assert link.resolve() == (RECIPES / f"{name}.yaml").resolve(), name
+        assert asdict(load_config(cls, link, {})) == asdict(getattr(demo, name)), name
 
 
 def test_demo_settings_from_yaml_and_dotted_sets_and_refused_reruns(tmp_path):
     import pytest
 
     from roi_reasoning.data import ConfigError
-    from roi_reasoning.demo import _check_out, demo_config
+    from roi_reasoning.demo.config import demo_config, record_settings
 
     recipe = tmp_path / "demo.yaml"
-    recipe.write_text("rarl_steps: 7\nworld:\n  seed: 4\n  budgets: [100, 200]\n")
+    recipe.write_text("rarl:\n  max_steps: 7\nworld:\n  seed: 4\n  budgets: [100, 200]\n")
     cfg = demo_config(
         str(tmp_path / "out"), path=str(recipe), sets=["world.seed=5", "eval_count=9"]
     )
-    assert (cfg.rarl_steps, cfg.world.seed, cfg.world.budgets, cfg.eval_count) == (
+    assert (cfg.rarl.max_steps, cfg.world.seed, cfg.world.budgets, cfg.eval_count) == (
         7,
         5,
         (100, 200),
         9,
     )
-    assert demo_config("o", quick=True, sets=["rarl_lr=0.001"]).world.steps == 20  # quick kept
+    # the sections follow the world's budgets and the output folder
+    assert cfg.rarl.budgets == cfg.mft_data.budgets == [100, 200]
+    assert cfg.rarl.model == str(tmp_path / "out" / "mft" / "final")
+    assert cfg.rarl.beta == 0.04 and cfg.rarl.trainer == {"cache_implementation": "static"}
+    quick = demo_config("o", quick=True, sets=["rarl.learning_rate=0.001"])
+    assert quick.world.steps == 20 and quick.rarl.max_steps == 1  # quick kept
+    assert quick.rarl.learning_rate == 0.001
+    merged = demo_config("o", sets=["rarl.trainer.top_k=5"]).rarl.trainer
+    assert merged == {"cache_implementation": "static", "top_k": 5}  # mappings merge
     for bad, key in (
         (["world.sed=1"], "world.sed"),
-        (["rarl_steps=many"], "rarl_steps"),
+        (["rarl.max_steps=many"], "rarl.max_steps"),
+        (["rarl.beta=-1"], "rarl.beta"),
+        (["mft.learning_rate=.inf"], "mft.learning_rate"),
+        (["rarl.num_generations=3"], "rarl.per_device_train_batch_size"),
         (["world.level_bounds=[9, 3]"], "world"),
+        (["rarl.out=elsewhere"], "rarl.out"),
+        (["mft.seed=3"], "mft.seed"),
+        (["mft_data.budgets=[5]"], "mft_data.budgets"),
+        (["rarl_steps=3"], "rarl_steps"),  # the flat keys are gone
         (["=3"], "--set"),
     ):
         with pytest.raises(ConfigError, match=key):
             demo_config("o", sets=bad)
-    _check_out(cfg)
-    _check_out(cfg)  # the same settings: fine
+    derived = tmp_path / "derived.yaml"
+    derived.write_text("mft:\n  model: other\n")
+    with pytest.raises(ConfigError, match="mft.model"):
+        demo_config("o", path=str(derived))
+    record_settings(cfg)
+    record_settings(cfg)  # the same settings: fine
     with pytest.raises(ConfigError, match="other settings"):
-        _check_out(demo_config(cfg.out, sets=["rarl_steps=8"]))
+        record_settings(demo_config(cfg.out, sets=["rarl.max_steps=8"]))
 
 
 def test_training_seed_reaches_every_training_stage_and_no_evaluation(tmp_path):
@@ -124,17 +133,24 @@ def test_training_seed_reaches_every_training_stage_and_no_evaluation(tmp_path):
     ``world.*``."""
     from dataclasses import asdict
 
-    from roi_reasoning.demo import DemoConfig, demo_config, stage_configs
+    from roi_reasoning.demo.config import DemoConfig, demo_config
+    from roi_reasoning.demo.pipeline import eval_config, profile_config, training_configs
     from roi_reasoning.world import write_world
 
-    write_world(tmp_path / "world", DemoConfig().world)
-    base = stage_configs(demo_config("o"), tmp_path / "world")
-    seeded = stage_configs(demo_config("o", sets=["seed=3"]), tmp_path / "world")
-    for name in ("profile", "mft data", "mft train", "rarl train"):
-        assert seeded[name].seed == 3 and base[name].seed == 0, name
-    assert seeded["profile"].policy_args["seed"] == 3
-    for name in [k for k in base if k.startswith("eval ")] + ["profile test"]:
-        assert asdict(seeded[name]) == asdict(base[name]), name
-    assert seeded["mft data"].budget_targets is False  # the paper's MFT by default
-    hindsight = demo_config("o", sets=["mft_budget_targets=true"])
-    assert stage_configs(hindsight, tmp_path / "world")["mft data"].budget_targets is True
+    world = tmp_path / "world"
+    write_world(world, DemoConfig().world)  # the stage configs read the tier files
+    base, seeded = demo_config("o"), demo_config("o", sets=["seed=3"])
+    assert profile_config(seeded, world, "tune").seed == 3
+    assert profile_config(seeded, world, "tune").policy_args["seed"] == 3
+    assert profile_config(base, world, "tune").seed == 0
+    for a, b in zip(training_configs(seeded, world), training_configs(base, world), strict=True):
+        assert a.seed == 3 and b.seed == 0, a
+    assert asdict(profile_config(seeded, world, "test")) == asdict(
+        profile_config(base, world, "test")
+    )
+    for name in ("base", "mft", "mft+rarl"):
+        args = (world, name, world / name, ["roi"])
+        assert asdict(eval_config(seeded, *args)) == asdict(eval_config(base, *args)), name
+    assert base.mft_data.budget_targets is False  # the paper's MFT by default
+    hindsight = demo_config("o", sets=["mft_data.budget_targets=true"])
+    assert training_configs(hindsight, world)[0].budget_targets is True

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from roi_reasoning.demo import DemoConfig, run_demo
+from roi_reasoning.demo.config import DemoConfig
+from roi_reasoning.demo.pipeline import run_demo
 
 pytestmark = pytest.mark.slow
 

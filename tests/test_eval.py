@@ -12,7 +12,7 @@ import pytest
 
 from roi_reasoning.cli import main
 from roi_reasoning.data import read_records
-from roi_reasoning.evaluate import EvalConfig, run_eval
+from roi_reasoning.evaluation.evaluate import EvalConfig, run_eval
 from roi_reasoning.policies.scripted import ScriptedPolicy
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import REPO, tiny_causal_lm
+from conftest import REPO
 from roi_reasoning.config import load_config, load_yaml
+from roi_reasoning.testing import tiny_causal_lm
 
 RECIPES = {
     "mft": REPO / "configs/mft/qwen2.5-1.5b.yaml",
@@ -39,8 +40,8 @@ def test_trl_config_builds_from_the_gpu_recipe(kind, tmp_path):
     transformers has, checkpoints bounded, the policy loaded in fp32."""
     from trl import GRPOConfig, SFTConfig
 
-    from roi_reasoning import mft, rarl
-    from roi_reasoning.trl_args import model_kwargs
+    from roi_reasoning.training import mft, rarl
+    from roi_reasoning.training.trl_args import model_kwargs
 
     recipe = load_yaml(RECIPES[kind])
     over = {"out": str(tmp_path / kind)}
@@ -63,8 +64,8 @@ def test_trl_config_builds_from_the_gpu_recipe(kind, tmp_path):
 
 
 def test_trl_config_refuses_the_old_alias_and_checks_the_new_name_everywhere(tmp_path):
-    from roi_reasoning import rarl
     from roi_reasoning.data import ConfigError
+    from roi_reasoning.training import rarl
 
     with pytest.raises(ConfigError, match="activation_checkpointing"):
         rarl.RARLConfig(model="m", out="o", trainer={"gradient_checkpointing": True})
@@ -88,7 +89,7 @@ def test_full_fine_tunes_load_fp32_master_weights(bf16_checkpoint, tmp_path, cha
     import datasets
     from transformers import AutoModelForCausalLM
 
-    from roi_reasoning import mft, rarl
+    from roi_reasoning.training import mft, rarl
 
     assert AutoModelForCausalLM.from_pretrained(bf16_checkpoint).dtype == torch.bfloat16
     rows = [
@@ -299,7 +300,7 @@ def test_static_cache_never_auto_compiles(chat_tokenizer, monkeypatch):
 def test_rarl_validation_goes_through_the_colocated_vllm_engine(
     chat_tokenizer, fake_vllm, monkeypatch
 ):
-    from roi_reasoning.rarl_curve import colocated_engine, validate
+    from roi_reasoning.training.curve import colocated_engine, validate
 
     model = tiny_causal_lm(chat_tokenizer)
     engine = FakeLLM(chat_tokenizer, chat_tokenizer.eos_token_id)

@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from grading_cases import CASES, GSM8K
 
 from roi_reasoning.grading import (
     GRADER,
@@ -34,9 +35,6 @@ from roi_reasoning.grading import (
 )
 from roi_reasoning.grading import pool as grading_pool
 from roi_reasoning.grading.pool import GradingPool
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grading_cases import CASES, GSM8K  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -93,7 +93,7 @@ def test_changed_input_is_refused_naming_the_file(probe, capsys):
 
 def test_yaml_types_name_file_and_key(tmp_path):
     from roi_reasoning.config import load_config
-    from roi_reasoning.evaluate import EvalConfig
+    from roi_reasoning.evaluation.evaluate import EvalConfig
 
     cfg = tmp_path / "c.yaml"
     cfg.write_text("methods: base\n")

@@ -1,15 +1,11 @@
 """The import layering of ``src/roi_reasoning``, read with ``ast`` (imports inside functions
 count too): lower layers never import higher ones, training never imports evaluation, nothing
-imports the CLI, and no import cycle exists among modules.
+imports the CLI or the test helpers, and no import cycle exists among modules.
 
-Layers, lowest first (README, "Source layout"):
-  core      records, data, formats, parsing, grading, scoring, exams, knapsack, metrics, rewards,
-            config, validate, errors, inputs, runlock, plugins, report*, plots, pretrained — pure
-            Python, no torch
-  backends  policies/*, methods — turn prompts into completions
-  stages    evaluate, profiling, mft*, rarl*, checkpoints, world/*, adapters/* — one pipeline
-            stage each (checkpoints: their crash-safe outputs)
-  app       demo, cli/* — wire stages together
+The layers come from the package structure (docs/design.md, "Layering"): a module at the package
+root is ``core`` (pure Python, no torch); a subpackage declares its layer in its ``__init__.py``
+as ``LAYER = "core" | "backends" | "stages" | "app"``, and every module in it shares it.
+``testing`` (helpers for tests and benches) sits above everything.
 """
 
 from __future__ import annotations
@@ -21,22 +17,22 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "roi_reasoning"
 PKG = "roi_reasoning"
-LAYERS = {"core": 0, "backends": 1, "stages": 2, "app": 3}
-BACKENDS = ("policies", "methods")
-STAGES = (
-    "evaluate",
-    "profiling",
-    "mft",
-    "mft_data",
-    "rarl",
-    "rarl_trainer",
-    "rarl_curve",
-    "checkpoints",
-    "world",
-    "adapters",
-)
-APP = ("demo", "cli")
-TRAINING = ("profiling", "mft", "mft_data", "rarl", "rarl_trainer", "rarl_curve", "checkpoints")
+LAYERS = {"core": 0, "backends": 1, "stages": 2, "app": 3, "testing": 4}
+
+
+def declared_layer(package: Path) -> str:
+    """The ``LAYER = "..."`` assignment of a subpackage's ``__init__.py``."""
+    for node in ast.parse((package / "__init__.py").read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [
+            "LAYER"
+        ]:
+            value = node.value
+            assert isinstance(value, ast.Constant) and value.value in LAYERS, package
+            return value.value
+    raise AssertionError(f"{package}/__init__.py declares no LAYER")
+
+
+PACKAGES = {p.name: declared_layer(p) for p in SRC.iterdir() if (p / "__init__.py").exists()}
 
 
 def module_name(path: Path) -> str:
@@ -47,15 +43,16 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in sorted(SRC.rglob("*.py"))}
 
 
+def top(module: str) -> str:
+    """The package-root name a module lives under (``""`` for the package itself)."""
+    return module.split(".")[1] if module.count(".") else ""
+
+
 def layer(module: str) -> int:
-    top = module.split(".")[1] if module.count(".") else ""
-    if top in APP:
-        return LAYERS["app"]
-    if top in STAGES:
-        return LAYERS["stages"]
-    if top in BACKENDS:
-        return LAYERS["backends"]
-    return LAYERS["core"]
+    name = top(module)
+    if name == "testing":
+        return LAYERS["testing"]
+    return LAYERS[PACKAGES.get(name, "core")]
 
 
 def _target(name: str) -> str | None:
@@ -91,6 +88,8 @@ GRAPH = {m: imports(m) for m in MODULES}
 
 
 def test_the_walk_sees_the_package():
+    assert PACKAGES["training"] == "stages" and PACKAGES["cli"] == "app"
+    assert layer("roi_reasoning.records") == 0 and layer("roi_reasoning.policies.hf") == 1
     assert {"roi_reasoning.records", "roi_reasoning.cli", "roi_reasoning.grading.pool"} <= set(
         MODULES
     )
@@ -106,11 +105,10 @@ def test_no_module_imports_a_higher_layer(module):
 
 def test_training_never_imports_evaluation_and_nothing_imports_the_cli():
     for module, targets in GRAPH.items():
-        top = module.split(".")[1] if module.count(".") else ""
-        if top in TRAINING:
-            assert f"{PKG}.evaluate" not in targets, module
-        if top != "cli":
-            assert not any(t.startswith(f"{PKG}.cli") for t in targets), module
+        if top(module) == "training":
+            assert not any(top(t) == "evaluation" for t in targets), module
+        if top(module) != "cli":
+            assert not any(top(t) == "cli" for t in targets), module
 
 
 def test_no_import_cycles():

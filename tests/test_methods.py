@@ -5,7 +5,7 @@ import json
 import pytest
 
 from roi_reasoning.data import read_records
-from roi_reasoning.evaluate import EvalConfig, run_eval
+from roi_reasoning.evaluation.evaluate import EvalConfig, run_eval
 
 BOUNDS = [30, 60, 120]  # whitespace tokens: easy ≈ L0, medium ≈ L1, hard > L2 (Level-3)
 BEHAVIOURS = {

@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import check_mft_round_trip, tiny_causal_lm
 from roi_reasoning.data import read_records
 from roi_reasoning.formats import refusal
-from roi_reasoning.mft import MFTTrainConfig, sft_trainer, train
-from roi_reasoning.mft_data import MFTBuildConfig, build_dataset, build_rows, solution_body
 from roi_reasoning.parsing import split_segments, text_completion
-from roi_reasoning.profiling import ProfileConfig, run_profile, summarize
+from roi_reasoning.testing import check_mft_round_trip, tiny_causal_lm
+from roi_reasoning.training.mft import MFTTrainConfig, sft_trainer, train
+from roi_reasoning.training.mft_data import MFTBuildConfig, build_dataset, build_rows, solution_body
+from roi_reasoning.training.profiling import ProfileConfig, run_profile, summarize
 
 BOUNDS = [64, 128, 256]  # tokens of the test tokenizer
 BEHAVIOURS = {
@@ -181,7 +181,7 @@ def test_paper_targets_are_the_per_problem_targets_cut_at_the_budget(
     """No budget-driven refusal: the refusals of the paper's exam targets are exactly the
     problems without a target of their own; the completion is the uncut target's prefix of B
     tokens (EOS counted), and the uncut one is the same at every budget."""
-    from roi_reasoning.mft_data import _targets
+    from roi_reasoning.training.mft_data import _targets
 
     cfg = _mft_cfg(profile, tmp_path, max_na_share=1.0, exams=12, budgets=[90, 100_000])
     own = _targets(cfg)
@@ -221,7 +221,7 @@ def test_solution_body_keeps_a_header_line_answer_and_drops_tags():
 
 def test_targets_reserve_room_for_refusals_and_eos(chat_tokenizer):
     """A body that would fit alone but not with the refusals after it is refused itself."""
-    from roi_reasoning.mft_data import _Composer
+    from roi_reasoning.training.mft_data import _Composer
 
     composer = _Composer(chat_tokenizer, BOUNDS)
     body = " ".join(["we add"] * 20) + " \\boxed{5}"

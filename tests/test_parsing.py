@@ -2,10 +2,10 @@ import re
 
 import pytest
 
-from conftest import build_tokenizer
 from roi_reasoning.formats import parse_tag, refusal, render_prompt, render_tag
 from roi_reasoning.parsing import _incremental_offsets, decode_with_offsets, split_segments
 from roi_reasoning.records import Exam, Problem
+from roi_reasoning.testing import build_tokenizer
 
 
 def ws_starts(text: str) -> list[int]:

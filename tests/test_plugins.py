@@ -61,7 +61,7 @@ def test_a_registered_dotted_path_is_imported_lazily():
 
 
 def echo_base(policy, exams, method, bounds, **opts):  # a user method: the base format's run
-    from roi_reasoning.methods import run_requests
+    from roi_reasoning.policies.methods import run_requests
 
     return run_requests(policy, exams, "base", bounds, opts["timeout"], method=method)
 

@@ -3,13 +3,13 @@
 import pytest
 import torch
 
-from conftest import tiny_causal_lm
 from roi_reasoning.data import DEFAULT_TIERS, load_tier
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import render_prompt
 from roi_reasoning.parsing import split_segments
 from roi_reasoning.policies import Request
 from roi_reasoning.policies.hf import HFPolicy, _RowSampler
+from roi_reasoning.testing import tiny_causal_lm
 
 
 @pytest.fixture(scope="module")

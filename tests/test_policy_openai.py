@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import build_tokenizer
+from roi_reasoning.testing import build_tokenizer
 
 pytest.importorskip("openai")
 
@@ -541,7 +541,7 @@ def _cell_keys(results: dict) -> dict:
 
 @pytest.mark.slow
 def test_real_server_eval_writes_results_like_scripted(real_policy, tmp_path):
-    from roi_reasoning.evaluate import EvalConfig, run_eval
+    from roi_reasoning.evaluation.evaluate import EvalConfig, run_eval
 
     def cfg(name: str, policy: str) -> EvalConfig:
         return EvalConfig(

@@ -11,13 +11,13 @@ pytestmark = [
 
 def test_vllm_accounting_matches_budget(tmp_path, chat_tokenizer):
     pytest.importorskip("vllm")
-    from conftest import tiny_causal_lm
     from roi_reasoning.data import DEFAULT_TIERS, load_tier
     from roi_reasoning.exams import build_exams
     from roi_reasoning.formats import render_prompt
     from roi_reasoning.parsing import split_segments
     from roi_reasoning.policies import Request
     from roi_reasoning.policies.vllm import VLLMPolicy
+    from roi_reasoning.testing import tiny_causal_lm
 
     model = tiny_causal_lm(chat_tokenizer)
     model.save_pretrained(tmp_path / "tiny")

@@ -9,9 +9,9 @@ import json
 from roi_reasoning.formats import render_prompt
 from roi_reasoning.policies import Request
 from roi_reasoning.policies.scripted import ScriptedPolicy
-from roi_reasoning.profiling import ProfileConfig, run_profile, select_problems
 from roi_reasoning.records import Exam
 from roi_reasoning.scoring import score_completions
+from roi_reasoning.training.profiling import ProfileConfig, run_profile, select_problems
 
 KEYS = ["problem_id", "tier", "sample", "tokens", "correct", "status", "answer", "text"]
 

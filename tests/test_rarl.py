@@ -8,15 +8,15 @@ import pytest
 import torch
 from test_rarl_budget_cut import one_problem_cfg
 
-import roi_reasoning.rarl as rarl
-from conftest import tiny_causal_lm
+import roi_reasoning.training.rarl as rarl
 from roi_reasoning.formats import render_tag
 from roi_reasoning.parsing import decode_with_offsets
-from roi_reasoning.plots import plot_curve
-from roi_reasoning.rarl_curve import curve_row, read_curve
 from roi_reasoning.records import Completion, Exam
+from roi_reasoning.report.plots import plot_curve
 from roi_reasoning.rewards import REWARDS
 from roi_reasoning.scoring import score_completions
+from roi_reasoning.testing import tiny_causal_lm
+from roi_reasoning.training.curve import curve_row, read_curve
 
 BOUNDS = [64, 128, 256]
 
@@ -26,7 +26,7 @@ def bimodal_model(tokenizer, dataset, tmp_path):
     often, so a GRPO group has reward variance and a non-zero advantage."""
     import datasets
 
-    from roi_reasoning.mft import MFTTrainConfig, sft_trainer
+    from roi_reasoning.training.mft import MFTTrainConfig, sft_trainer
 
     prompt = dataset[0]["prompt"]
     rows = [
@@ -212,7 +212,7 @@ def test_curve_rows_keep_rewards_only(tmp_path):
 def test_a_resumed_run_keeps_the_curve_up_to_its_checkpoint(tmp_path):
     from types import SimpleNamespace
 
-    from roi_reasoning.rarl_curve import CurveCallback
+    from roi_reasoning.training.curve import CurveCallback
 
     trainer = SimpleNamespace(args=SimpleNamespace(output_dir=str(tmp_path)))
     callback = CurveCallback(trainer, [], 0)

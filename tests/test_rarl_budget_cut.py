@@ -7,11 +7,11 @@ import pytest
 import torch
 from trl import GRPOTrainer
 
-import roi_reasoning.rarl as rarl
-from conftest import tiny_causal_lm
+import roi_reasoning.training.rarl as rarl
 from roi_reasoning.formats import render_tag
-from roi_reasoning.rarl_trainer import check_trl_internals, cut_at_budgets
 from roi_reasoning.rewards import make_reward
+from roi_reasoning.testing import tiny_causal_lm
+from roi_reasoning.training.rarl_trainer import check_trl_internals, cut_at_budgets
 
 BOUNDS = [64, 128, 512]
 

@@ -1,4 +1,4 @@
-"""rarl_curve's row format and validation metrics, the within-group reward std, and the report's
+"""training.curve's row format and validation metrics, the within-group reward std, and the report's
 curve summary and plot on old-format (rewards only) and new-format ``curve.jsonl`` files.
 Offline, CPU, no model: TRL-like log dicts and hand-made exam outcomes."""
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from roi_reasoning.rarl_curve import curve_row, refused, skip_rate_by_budget, validation_metrics
-from roi_reasoning.rarl_trainer import GROUP_STD, group_reward_std
 from roi_reasoning.records import ExamOutcome, ProblemOutcome
-from roi_reasoning.report_curve import curve_summary
+from roi_reasoning.report.curve import curve_summary
+from roi_reasoning.training.curve import curve_row, refused, skip_rate_by_budget, validation_metrics
+from roi_reasoning.training.rarl_trainer import GROUP_STD, group_reward_std
 
 TOP = 3  # three level bounds: Level-3 is the skip level
 
@@ -216,7 +216,7 @@ def png_height(path: Path) -> int:
 
 def test_plot_adds_the_share_panel_only_when_logged(tmp_path):
     pytest.importorskip("matplotlib")
-    from roi_reasoning.plots import _share_series, plot_curve
+    from roi_reasoning.report.plots import _share_series, plot_curve
 
     old = plot_curve(write(tmp_path / "old.jsonl", OLD), tmp_path / "old.png")
     new = plot_curve(write(tmp_path / "new.jsonl", new_rows()), tmp_path / "new.png")

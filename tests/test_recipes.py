@@ -34,13 +34,13 @@ from typing import Any
 import pytest
 import torch
 
-import roi_reasoning.mft as mft
-import roi_reasoning.rarl as rarl
+import roi_reasoning.training.mft as mft
+import roi_reasoning.training.rarl as rarl
 from roi_reasoning.config import load_config, load_yaml
-from roi_reasoning.evaluate import EvalConfig, check_eval_config, run_eval
+from roi_reasoning.evaluation.evaluate import EvalConfig, check_eval_config, run_eval
 from roi_reasoning.formats import render_prompt, render_tag
-from roi_reasoning.rarl_curve import read_curve
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, Problem
+from roi_reasoning.training.curve import read_curve
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 RECIPES = sorted(CONFIGS.glob("**/*.yaml"))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from roi_reasoning.data import DataError, MissingExtra
-from roi_reasoning.report import load_results, render_report, write_report
+from roi_reasoning.report.writer import load_results, render_report, write_report
 
 KINDS = ("hard", "easy", "medium")  # deliberately not in column order
 BUDGETS = (1024, 512)  # deliberately descending
@@ -300,7 +300,7 @@ def test_write_report(tmp_path: Path) -> None:
 
 def test_report_module_is_pure() -> None:
     code = (
-        "import sys, roi_reasoning.report; "
+        "import sys, roi_reasoning.report.writer; "
         "bad = {'torch', 'transformers', 'matplotlib'} & set(sys.modules); "
         "assert not bad, bad"
     )
@@ -309,7 +309,7 @@ def test_report_module_is_pure() -> None:
 
 def test_write_plots_writes_readable_pngs(tmp_path: Path) -> None:
     image = pytest.importorskip("matplotlib.image")
-    from roi_reasoning.plots import write_plots
+    from roi_reasoning.report.plots import write_plots
 
     first, second = make_results("a"), make_results("b", methods=("roi", "odd/name"))
     paths = write_plots([first, second], tmp_path / "plots")
@@ -325,7 +325,7 @@ def test_write_plots_writes_readable_pngs(tmp_path: Path) -> None:
 
 
 def test_plots_without_matplotlib_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    from roi_reasoning import plots
+    from roi_reasoning.report import plots
 
     for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
         monkeypatch.setitem(sys.modules, name, None)

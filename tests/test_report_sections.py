@@ -1,4 +1,4 @@
-"""report_sections.py: oracle, budget conditioning, paired differences and the learning curve,
+"""report/sections.py: oracle, budget conditioning, paired differences and the learning curve,
 through ``render_report`` / ``write_report`` on run directories written like ``roi eval``."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from test_report import PNG_SIGNATURE, section, table_rows
 from roi_reasoning.data import DataError
 from roi_reasoning.metrics import compute_cells
 from roi_reasoning.records import ExamOutcome, ProblemOutcome
-from roi_reasoning.report import load_results, render_report, write_report
-from roi_reasoning.report_curve import curve_summary, find_curves
-from roi_reasoning.report_sections import load_samples, pooled_diff
+from roi_reasoning.report.curve import curve_summary, find_curves
+from roi_reasoning.report.sections import load_samples, pooled_diff
+from roi_reasoning.report.writer import load_results, render_report, write_report
 
 BOUNDS = (10, 20, 40)
 TIERS = ("easy", "medium", "hard")

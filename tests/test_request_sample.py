@@ -49,8 +49,8 @@ def test_scripted_samples_do_not_depend_on_batching():
 
 def test_hf_samples_do_not_depend_on_batching_and_repeated_samples_differ(chat_tokenizer):
     pytest.importorskip("torch")
-    from conftest import tiny_causal_lm
     from roi_reasoning.policies.hf import HFPolicy
+    from roi_reasoning.testing import tiny_causal_lm
 
     model = tiny_causal_lm(chat_tokenizer, seed=1)
     policy = HFPolicy(model, chat_tokenizer, temperature=1.0, batch_size=8)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import tiny_causal_lm
+from roi_reasoning.testing import tiny_causal_lm
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def smollm2_dir():
-    from roi_reasoning.pretrained import smollm2
+    from roi_reasoning.testing import smollm2
 
     return smollm2()
 
@@ -146,9 +146,9 @@ def test_mft_targets_round_trip_with_the_smollm2_tokenizer(tmp_path, smollm2_dir
     is paid exactly its non-refused problems by the RARL reward, and no skip tag has a solution."""
     from transformers import AutoTokenizer
 
-    from conftest import check_mft_round_trip
-    from roi_reasoning.mft_data import MFTBuildConfig, build_dataset
-    from roi_reasoning.profiling import ProfileConfig, run_profile
+    from roi_reasoning.testing import check_mft_round_trip
+    from roi_reasoning.training.mft_data import MFTBuildConfig, build_dataset
+    from roi_reasoning.training.profiling import ProfileConfig, run_profile
 
     bounds = [64, 128, 256]
     behaviours = {

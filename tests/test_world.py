@@ -329,7 +329,7 @@ def test_config_from_yaml_lists_hashes_like_tuples():
 
 
 def test_scripted_eval_runs_on_world_tiers(tmp_path):
-    from roi_reasoning.evaluate import EvalConfig, run_eval
+    from roi_reasoning.evaluation.evaluate import EvalConfig, run_eval
 
     write_world(tmp_path / "w", SMALL)
     cfg = EvalConfig(

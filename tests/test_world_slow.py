@@ -30,7 +30,7 @@ def test_papers_in_order_and_the_tight_budget_trade_off(world):
 
 
 def test_run_eval_with_the_hf_policy(world, tmp_path):
-    from roi_reasoning.evaluate import EvalConfig, run_eval
+    from roi_reasoning.evaluation.evaluate import EvalConfig, run_eval
 
     cfg = WorldConfig()
     results = run_eval(

@@ -106,8 +106,12 @@ def _field_values(cls: type, values: dict[str, Any], source: str, base: Any, pre
     for key, value in values.items():
         nested = _nested_type(hints.get(key))
         if nested is None:
-            is_tuple = typing.get_origin(hints.get(key)) is tuple
-            plain[key] = tuple(value) if is_tuple and isinstance(value, list) else value
+            origin = typing.get_origin(hints.get(key))
+            plain[key] = tuple(value) if origin is tuple and isinstance(value, list) else value
+            old = getattr(base, key, None)
+            if origin is dict and isinstance(value, dict) and isinstance(old, dict):
+                # an override of one `trainer.X` keeps the mapping's other entries
+                plain[key] = {**old, **value}
             continue
         if not isinstance(value, dict):
             raise ConfigError(prefix + key, "expected a mapping of settings", source)

@@ -20,16 +20,16 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from roi_reasoning import runfolder
 from roi_reasoning.errors import RunBusy
 
-LOCK_NAME = ".roi.lock"
 _held: dict[Path, int] = {}  # lock file → nesting depth, in this process
 
 
 def lock_path(target: str | os.PathLike[str], folder: bool = True) -> Path:
     """The lock file of a run folder (``folder``) or of a single output file."""
     p = Path(target).absolute()
-    return p / LOCK_NAME if folder else p.parent / f".{p.name}.lock"
+    return p / runfolder.LOCK if folder else p.parent / f".{p.name}.lock"
 
 
 def _holder(path: Path) -> str:

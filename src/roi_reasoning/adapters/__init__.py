@@ -20,6 +20,8 @@ from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam
 from roi_reasoning.rewards import get_reward
 from roi_reasoning.scoring import score_completions
 
+LAYER = "stages"  # read by tests/test_layering.py
+
 
 @functools.lru_cache(maxsize=4)
 def load_tokenizer(name: str) -> Any:

@@ -20,6 +20,8 @@ from roi_reasoning.cli import demo, evaluation, exams, tools, training, world
 from roi_reasoning.cli.args import LIMITS, Parser
 from roi_reasoning.errors import ConfigError, DataError, TrainingError
 
+LAYER = "app"  # read by tests/test_layering.py
+
 GROUPS = (exams, tools, evaluation, training, world, demo)  # `roi --help` lists them in order
 
 

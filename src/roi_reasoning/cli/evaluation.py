@@ -23,7 +23,7 @@ from roi_reasoning.cli.args import (
 
 def show_report(runs: Sequence[str], out: str | Path | None = None, **kwargs) -> Path:
     """``report.publish_report``, then the report on stdout."""
-    from roi_reasoning.report import publish_report
+    from roi_reasoning.report.writer import publish_report
 
     path = publish_report(runs, out=out, **kwargs)
     print(path.read_text())
@@ -34,7 +34,7 @@ def show_report(runs: Sequence[str], out: str | Path | None = None, **kwargs) ->
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from roi_reasoning.config import load_config
-    from roi_reasoning.evaluate import EvalConfig, run_eval
+    from roi_reasoning.evaluation.evaluate import EvalConfig, run_eval
 
     overrides = {
         "out": args.out,

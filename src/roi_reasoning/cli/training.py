@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from roi_reasoning import runfolder
 from roi_reasoning.cli.args import (
     add_level_bounds,
     add_policy,
@@ -24,7 +25,7 @@ from roi_reasoning.cli.args import (
 def cmd_profile(args: argparse.Namespace) -> int:
     from roi_reasoning.config import load_config
     from roi_reasoning.data import read_records
-    from roi_reasoning.profiling import (
+    from roi_reasoning.training.profiling import (
         ProfileConfig,
         check_profile_config,
         run_profile,
@@ -54,7 +55,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def cmd_mft_build(args: argparse.Namespace) -> int:
     from roi_reasoning.config import load_config
-    from roi_reasoning.mft_data import MFTBuildConfig, build_dataset
+    from roi_reasoning.training.mft_data import MFTBuildConfig, build_dataset
 
     overrides = {
         "profile": args.profile,
@@ -99,13 +100,13 @@ def check_mft_build(cfg: Any) -> None:
     int_in(cfg.n, "n", 1, MAX_PROBLEMS)
     float_in(cfg.max_na_share, "max_na_share", 0.0, 1.0)
     check_tiers(cfg.tiers)
-    check_out_dir(cfg.out, ("stats.json",))
+    check_out_dir(cfg.out, (runfolder.MFT_STATS,))
     load_profile_rows(check_in_file(cfg.profile), full=True)
 
 
 def cmd_mft_train(args: argparse.Namespace) -> int:
     from roi_reasoning.config import load_config
-    from roi_reasoning.mft import MFTTrainConfig, train
+    from roi_reasoning.training.mft import MFTTrainConfig, train
 
     overrides = {
         "model": args.model,
@@ -120,7 +121,7 @@ def cmd_mft_train(args: argparse.Namespace) -> int:
 
 def cmd_rarl_train(args: argparse.Namespace) -> int:
     from roi_reasoning.config import load_config
-    from roi_reasoning.rarl import RARLConfig, train
+    from roi_reasoning.training.rarl import RARLConfig, train
 
     overrides = {
         "model": args.model,

@@ -41,6 +41,8 @@ from roi_reasoning.grading.answer import (
 )
 from roi_reasoning.grading.answer import _fast_grade as _fast_grade  # tests and bench/grading.py
 
+LAYER = "core"  # read by tests/test_layering.py
+
 __all__ = [
     "DBL_DIG",
     "GRADER",

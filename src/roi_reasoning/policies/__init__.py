@@ -20,6 +20,8 @@ from roi_reasoning.formats import Messages
 from roi_reasoning.plugins import resolve
 from roi_reasoning.records import Completion, Exam
 
+LAYER = "backends"  # read by tests/test_layering.py
+
 
 @dataclass(frozen=True)
 class Request:

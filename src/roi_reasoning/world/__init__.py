@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from roi_reasoning import runfolder
 from roi_reasoning.world.model import build_world_model, default_cache_dir
 from roi_reasoning.world.problems import (
     SPLIT_SUFFIX,
@@ -26,6 +27,8 @@ from roi_reasoning.world.problems import (
     generate_tier,
     write_world,
 )
+
+LAYER = "stages"  # read by tests/test_layering.py
 
 __all__ = [
     "TIERS",
@@ -41,7 +44,7 @@ __all__ = [
 
 def load_world(path: str | Path) -> dict[str, Any]:
     """The ``world.json`` of a built world folder."""
-    meta = Path(path) / "world.json"
+    meta = Path(path) / runfolder.WORLD
     if not meta.exists():
         raise FileNotFoundError(f"{meta}: not a built world (run `roi world build`)")
     return json.loads(meta.read_text())
@@ -59,7 +62,7 @@ def world_tiers(path: str | Path, split: str = "test") -> dict[str, dict[str, st
     if split not in SPLIT_SUFFIX:
         raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLIT_SUFFIX)}")
     folder = Path(path).resolve()
-    built = (folder / "world.json").exists()
+    built = (folder / runfolder.WORLD).exists()
     data = folder / "data" if built else folder
     if built and not all((data / f"{t}{SPLIT_SUFFIX[split]}.jsonl").exists() for t in TIERS):
         write_world(data, WorldConfig(**load_world(folder)["config"]))

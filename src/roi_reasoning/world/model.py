@@ -46,6 +46,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from roi_reasoning import runfolder
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import problem_list, render_prompt
 from roi_reasoning.records import Exam, Problem
@@ -57,7 +58,6 @@ TRAIN_METHODS = ("base", "plan-and-solve", "least-to-most", "budget")
 NA = "\\boxed{NA}"
 SKIP_METHOD = "budget"  # its prompt says: write \\boxed{NA} for a problem not worth its cost
 PAPER_CHUNK = 33_000  # groups per build_exams call (× 3 kinds ≤ its 100,000-exam limit)
-WORLD_FILE = "world.json"
 
 
 def config_hash(cfg: WorldConfig) -> str:
@@ -181,7 +181,7 @@ def default_cache_dir() -> Path:
 
 def is_complete(folder: Path, cfg: WorldConfig | None = None) -> bool:
     """A finished build: world.json (of ``cfg``'s hash, if given), weights and tokenizer."""
-    meta = folder / WORLD_FILE
+    meta = folder / runfolder.WORLD
     if not (meta.exists() and (folder / "config.json").exists()):
         return False
     if not (folder / "tokenizer.json").exists() or not any(folder.glob("*.safetensors")):
@@ -214,7 +214,7 @@ def _train_gated(
     """Train (and measure) up to ``cfg.attempts`` models until one passes the gate; save the
     best in ``folder``. Returns it and every attempt's record. Training checkpoints live in
     ``partial`` (``attempt-<k>.pt``), so an interrupted build resumes where it stopped."""
-    from roi_reasoning.world.quality import PROFILE_FILE, measure
+    from roi_reasoning.world.quality import measure
 
     best, records = None, []
     for attempt in range(cfg.attempts):
@@ -250,7 +250,7 @@ def _train_gated(
     for attempt in range(len(records)):  # the kept attempt's profile is the world's
         profile = folder / f"profile-test.{attempt}.jsonl"
         if attempt == best[0]:
-            profile.replace(folder / PROFILE_FILE)
+            profile.replace(folder / runfolder.WORLD_PROFILE)
         else:
             profile.unlink(missing_ok=True)
     return best, records
@@ -378,7 +378,7 @@ def build_world_model(
     partial.mkdir(exist_ok=True)
     try:
         meta = _build_into(tmp, cfg, progress, partial)
-        (tmp / WORLD_FILE).write_text(json.dumps(meta, indent=2))
+        (tmp / runfolder.WORLD).write_text(json.dumps(meta, indent=2))
         if is_complete(final, cfg) and not force:
             return final  # a concurrent build finished first: keep its folder
         shutil.rmtree(final, ignore_errors=True)

@@ -30,8 +30,8 @@ from typing import Any
 
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import HEADER_RE
-from roi_reasoning.methods import run_requests
 from roi_reasoning.policies import Policy
+from roi_reasoning.policies.methods import run_requests
 from roi_reasoning.records import Exam, ExamOutcome, Problem
 from roi_reasoning.world.problems import TIERS, WorldConfig
 
@@ -269,7 +269,7 @@ def profile_test(
     JSONL next to the world's ``data`` folder."""
     from roi_reasoning.policies.hf import HFPolicy
     from roi_reasoning.profiles import load_profiles
-    from roi_reasoning.profiling import ProfileConfig, run_profile
+    from roi_reasoning.training.profiling import ProfileConfig, run_profile
 
     out.unlink(missing_ok=True)  # never resume another model's samples
     cfg_p = ProfileConfig(
@@ -287,6 +287,3 @@ def profile_test(
     )
     run_profile(cfg_p, policy, progress=False)
     return load_profiles(str(out))
-
-
-PROFILE_FILE = "profile-test.jsonl"  # in a built world folder: the kept model's test profile

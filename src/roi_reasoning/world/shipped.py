@@ -23,6 +23,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from roi_reasoning import runfolder
 from roi_reasoning.world.problems import WorldConfig, write_world
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
@@ -35,8 +36,8 @@ SHIPPED_FILES = (
     "tokenizer.json",
     "tokenizer_config.json",
     "chat_template.jinja",
-    "world.json",
-    "profile-test.jsonl",
+    runfolder.WORLD,
+    runfolder.WORLD_PROFILE,
 )
 
 
@@ -72,7 +73,7 @@ def ship(build: str | Path, dest: str | Path = PRETRAINED) -> Path:
             f"{build}: not a complete world build (missing {', '.join(missing) or 'data/'}); "
             "run `roi world build`"
         )
-    meta = json.loads((build / "world.json").read_text())
+    meta = json.loads((build / runfolder.WORLD).read_text())
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

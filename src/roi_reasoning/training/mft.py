@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from roi_reasoning import runfolder
+
 # MFTTrainConfig: ``model``, ``dataset``, ``out`` and the LoRA settings are ours; every other
 # top-level field is the ``trl.SFTConfig`` field of the same name (our default where it differs
 # from TRL's, noted); ``trainer`` passes any other SFTConfig field through (``trl_args``).
@@ -63,7 +65,7 @@ class MFTTrainConfig:
 
     def __post_init__(self) -> None:
         from roi_reasoning.data import ConfigError
-        from roi_reasoning.trl_args import check_trainer
+        from roi_reasoning.training.trl_args import check_trainer
         from roi_reasoning.validate import check_fields
 
         check_fields(self, MFT_RANGES)
@@ -82,7 +84,7 @@ class MFTTrainConfig:
 def sft_args(cfg: MFTTrainConfig) -> dict[str, Any]:
     """``SFTConfig`` keyword arguments: our device defaults, then ``trainer``, then the top-level
     TRL fields and the ones roi controls."""
-    from roi_reasoning.trl_args import checkpointing_args, device_defaults
+    from roi_reasoning.training.trl_args import checkpointing_args, device_defaults
 
     top = {k: v for k, v in asdict(cfg).items() if k not in MFT_OWN}
     passed = {k: v for k, v in cfg.trainer.items() if k != "model_init_kwargs"}  # applied by us
@@ -102,14 +104,14 @@ def sft_trainer(cfg: MFTTrainConfig, model: Any = None, tokenizer: Any = None, d
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    from roi_reasoning.trl_args import model_kwargs
+    from roi_reasoning.training.trl_args import model_kwargs
 
     args = SFTConfig(**sft_args(cfg))
     load = model_kwargs(cfg.trainer)
     trust = load.get("trust_remote_code", False)
     tokenizer = tokenizer or AutoTokenizer.from_pretrained(cfg.model, trust_remote_code=trust)
     model = model or AutoModelForCausalLM.from_pretrained(cfg.model, **load)  # fp32 by default
-    dataset = dataset or datasets.load_from_disk(str(Path(cfg.dataset) / "dataset"))
+    dataset = dataset or datasets.load_from_disk(str(Path(cfg.dataset) / runfolder.MFT_DATASET))
     peft_config = None
     if cfg.lora:
         from peft import LoraConfig
@@ -132,7 +134,7 @@ def sft_trainer(cfg: MFTTrainConfig, model: Any = None, tokenizer: Any = None, d
 def train(cfg: MFTTrainConfig, resume: bool = False, **objects: Any) -> Path:
     """Run SFT; save a plain model folder (LoRA merged) with its tokenizer to ``<out>/final``
     (crash-safe: ``checkpoints``). ``resume``: from the newest complete checkpoint."""
-    from roi_reasoning.checkpoints import train_to_final
+    from roi_reasoning.training.checkpoints import train_to_final
 
     trainer = sft_trainer(cfg, **objects)  # loads and checks model and data; writes nothing
 

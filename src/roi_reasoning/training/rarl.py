@@ -9,7 +9,7 @@ Budgets are mixed in one run: each exam gets one of ``budgets`` (seeded, balance
 capped at max(budgets) (``max_completion_length``) and ``rarl_trainer.BudgetGRPOTrainer`` cuts
 every completion at its own exam's B_i before the reward and the loss, so tokens past B_i get
 neither reward nor gradient while Dr. GRPO keeps its constant normaliser (max(budgets)).
-``rarl_curve`` logs the held-out greedy validation reward every ``val_every`` steps and writes
+``training.curve`` logs the held-out greedy validation reward every ``val_every`` steps and writes
 ``<out>/curve.jsonl`` (``plots.plot_curve`` draws it).
 
 ``RARLConfig``'s TRL settings carry ``trl.GRPOConfig``'s own field names; its ``trainer`` mapping
@@ -128,7 +128,7 @@ class RARLConfig:
     trainer: dict[str, Any] = field(default_factory=dict)  # any other GRPOConfig field
 
     def __post_init__(self) -> None:
-        from roi_reasoning.trl_args import check_trainer
+        from roi_reasoning.training.trl_args import check_trainer
         from roi_reasoning.validate import check_fields
 
         check_fields(self, RARL_RANGES)
@@ -199,7 +199,7 @@ def grpo_args(cfg: RARLConfig) -> dict[str, Any]:
     fields and the ones roi controls (``GRPO_CONTROLLED``, ``GRPO_FIXED``)."""
     import torch
 
-    from roi_reasoning.trl_args import checkpointing_args, device_defaults
+    from roi_reasoning.training.trl_args import checkpointing_args, device_defaults
 
     defaults = {
         "scale_rewards": "none",  # Dr. GRPO: advantage = R − group mean, no std division
@@ -226,9 +226,9 @@ def grpo_trainer(cfg: RARLConfig, model: Any = None, tokenizer: Any = None, data
     from trl import GRPOConfig
 
     from roi_reasoning.parsing import register_eos
-    from roi_reasoning.rarl_curve import CurveCallback
-    from roi_reasoning.rarl_trainer import BudgetGRPOTrainer
-    from roi_reasoning.trl_args import model_kwargs
+    from roi_reasoning.training.curve import CurveCallback
+    from roi_reasoning.training.rarl_trainer import BudgetGRPOTrainer
+    from roi_reasoning.training.trl_args import model_kwargs
 
     args = GRPOConfig(**grpo_args(cfg))
     load = model_kwargs(cfg.trainer)  # TRL also builds the reference model (beta > 0) with them
@@ -268,7 +268,7 @@ def train(cfg: RARLConfig, resume: bool = False, **objects: Any) -> Path:
     ``checkpoints``). ``resume``: from the newest complete checkpoint."""
     import sys
 
-    from roi_reasoning.checkpoints import train_to_final
+    from roi_reasoning.training.checkpoints import train_to_final
 
     trainer = grpo_trainer(cfg, **objects)
     acc = trainer.accelerator

@@ -18,14 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from roi_reasoning.data import DataError, read_records
-from roi_reasoning.report_curve import curve_png_name
-from roi_reasoning.report_data import (
+from roi_reasoning.report.curve import curve_png_name
+from roi_reasoning.report.data import (
+    Entry,
     collect_entries,
+    kind_key,
     level_names,
     ordered_labels,
     summed_confusion,
 )
-from roi_reasoning.report_sections import Entry, column_title, kind_key, kind_title
+from roi_reasoning.report.sections import column_title, kind_title
 
 
 def _matplotlib() -> tuple[Any, Any]:
@@ -208,7 +210,7 @@ def _draw(ax: Any, series: dict[str, list[tuple[Any, Any]]], dashed: str) -> Non
 
 
 def plot_curve(curve_jsonl: str | os.PathLike[str], png: str | os.PathLike[str]) -> Path:
-    """An RARL ``curve.jsonl`` (rows: ``rarl_curve``'s docstring) against the optimizer step:
+    """An RARL ``curve.jsonl`` (rows: ``training.curve``'s docstring) against the optimizer step:
     train and validation exam reward (overall and per budget) on top; below, when the file has
     them, the hardest tier's validation skip rate per budget and the share of train groups with
     zero reward variance (Dr. GRPO learns nothing from those)."""

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roi_reasoning import runfolder
 from roi_reasoning.data import (
     ConfigError,
     DataError,
@@ -30,8 +31,8 @@ from roi_reasoning.data import (
     repair_records,
 )
 from roi_reasoning.inputs import settings_diff
-from roi_reasoning.methods import run_requests
 from roi_reasoning.policies import Policy, load_policy
+from roi_reasoning.policies.methods import run_requests
 from roi_reasoning.profiles import load_profile_rows
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, Problem, actual_level
 from roi_reasoning.runlock import hold
@@ -124,7 +125,7 @@ def _check_resume(cfg: ProfileConfig, out: Path) -> Path:
     """Refuse to append to a profile made with other ``RESUME_KEYS``; record them in
     ``<out>.run.json`` when it has no record yet. Returns the record's path."""
     record = {k: v for k, v in json.loads(json.dumps(asdict(cfg))).items() if k in RESUME_KEYS}
-    side = out.with_name(out.name + ".run.json")
+    side = out.with_name(out.name + runfolder.PROFILE_RUN_SUFFIX)
     found = settings_diff(side, record)
     if found is None:
         atomic_write_text(side, json.dumps(record, indent=2))

@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roi_reasoning import runfolder
 from roi_reasoning.data import DataError, default_tiers, load_tiers
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import HEADER_RE, leading_tag_match, refusal, render_prompt, render_tag
@@ -325,13 +326,13 @@ def _build_dataset(cfg: MFTBuildConfig, tokenizer: Any) -> dict[str, Any]:
         text = r["completion"][0]["content"]
         cut = text_completion(tokenizer, text, r["exam"]["budget"]).truncated
         tokenized.append(tokenize_row(tokenizer, r["prompt"], text, cut))
-    datasets.Dataset.from_list(tokenized).save_to_disk(str(out / "dataset"))
-    with open(out / "targets.jsonl", "w", encoding="utf-8") as fh:  # what each row teaches
+    datasets.Dataset.from_list(tokenized).save_to_disk(str(out / runfolder.MFT_DATASET))
+    with open(out / runfolder.MFT_TARGETS, "w", encoding="utf-8") as fh:  # what each row teaches
         for r in rows:
             text = r["completion"][0]["content"]
             row = {"exam": r["exam"], "levels": r["levels"], "paid": r["paid"], "completion": text}
             fh.write(json.dumps(row))
             fh.write("\n")
     summary = {"config": asdict(cfg), **stats(rows, cfg.level_bounds)}
-    atomic_write_text(out / "stats.json", json.dumps(summary, indent=2))
+    atomic_write_text(out / runfolder.MFT_STATS, json.dumps(summary, indent=2))
     return summary

@@ -26,7 +26,7 @@ ones); older files hold only step, train_reward, val_reward and val_reward_by_bu
 reader treats a missing key as not logged.
 ``plots.plot_curve`` turns that file into a PNG (``roi report`` embeds it).
 
-Run example: ``python -c "from roi_reasoning.plots import plot_curve as p; p('runs/demo/rarl/curve.jsonl', 'curve.png')"``
+Run example: ``python -c "from roi_reasoning.report.plots import plot_curve as p; p('runs/demo/rarl/curve.jsonl', 'curve.png')"``
 """
 
 from __future__ import annotations
@@ -40,17 +40,17 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from roi_reasoning import runfolder
 from roi_reasoning.data import ConfigError, read_records
 from roi_reasoning.formats import render_prompt
 from roi_reasoning.metrics import _levels  # the level-accuracy rule of the evaluation tables
 from roi_reasoning.policies import Request
-from roi_reasoning.rarl_trainer import GROUP_STD
 from roi_reasoning.records import Exam, ExamOutcome, ProblemOutcome
 from roi_reasoning.rewards import get_reward
 from roi_reasoning.scoring import score_completions
+from roi_reasoning.training.rarl_trainer import GROUP_STD
 from roi_reasoning.validate import atomic_write_text
 
-CURVE = "curve.jsonl"
 VAL_KEY = "val/reward"
 LEVEL_KEY = "val/level_accuracy"
 SKIP_KEY = "val/skip"  # val/skip_<hardest tier>_B<b>
@@ -213,7 +213,7 @@ class CurveCallback(TrainerCallback):
                 "val_every", "validation needs the whole model on one process: set val_every: 0"
             )
         self.trainer, self.exams, self.every, self.validate_kw = trainer, exams, every, validate_kw
-        self.path = Path(trainer.args.output_dir) / CURVE
+        self.path = Path(trainer.args.output_dir) / runfolder.CURVE
 
     def _validate(self) -> None:
         if not self.trainer.accelerator.is_main_process:

@@ -2,25 +2,50 @@
 validated, their cells grouped into report entries (method, run, kind, budget), and the labels
 and level names the tables and plots share. Pure: no torch, no matplotlib.
 
-Run example: ``python -c "from roi_reasoning.report_data import load_results; print(load_results('runs/demo/eval/base')['run'])"``
+Run example: ``python -c "from roi_reasoning.report.data import load_results; print(load_results('runs/demo/eval/base')['run'])"``
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints, is_typeddict
 
+from roi_reasoning import runfolder
 from roi_reasoning.data import DataError
+from roi_reasoning.exams import KINDS
 from roi_reasoning.inputs import read_json_file
-from roi_reasoning.report_sections import Entry, column_key
 
-RESULTS_FILE = "results.json"
 REQUIRED_KEYS = ("run", "cells")
 REQUIRED_CELL_KEYS = ("method", "kind", "budget", "score")
 
 PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One results cell with its row label (method, plus the run name when runs clash)."""
+
+    label: str
+    run: str
+    cell: dict[str, Any]
+    level_bounds: tuple[int, ...]
+
+    @property
+    def column(self) -> tuple[str, int]:
+        return self.cell["kind"], self.cell["budget"]
+
+
+def kind_key(kind: str) -> tuple[int, str]:
+    """Paper kinds in the paper's column order; unknown kinds after, alphabetically."""
+    return (KINDS.index(kind), "") if kind in KINDS else (len(KINDS), kind)
+
+
+def column_key(column: tuple[str, int]) -> tuple[int, str, int]:
+    return (*kind_key(column[0]), column[1])
 
 
 # ---------------------------------------------------------------- loading and validation
@@ -39,16 +64,28 @@ def _numbers(v: Any, depth: int = 1) -> bool:
     return _number(v)
 
 
-# What the report reads of a cell, by shape (a hand-edited results.json is checked up front,
-# not met halfway through writing tables and plots).
-CELL_NUMBERS = (
-    "n_exams", "regret_tilde", "oracle_value", "oracle_regret", "oracle_gap", "bellman_value",
-    "bellman_gap", "bellman_share", "attempt_all_value", "all_but_hardest_value",
-    "level_accuracy", "level_censored", "skip_tag_answered", "skip_rate", "skip_precision",
-    "exhausted_exams", "budget_utilisation", "tokens_mean",
-)  # fmt: skip
-CELL_MAPS = ("bellman_attempt_by_tier", "skip_rate_by_tier", "status_counts", "score")
-CELL_LISTS = ("position_accuracy", "position_tokens")
+def _shape(hint: Any) -> tuple[int, type | None, str]:
+    """How deep a ``runfolder.Cell`` field nests numbers, its container, and its description."""
+    if get_origin(hint) in (Union, UnionType):  # X | None -> X
+        hint = next(a for a in get_args(hint) if a is not type(None))
+    origin = get_origin(hint)
+    if is_typeddict(hint) or origin is dict:
+        return 1, dict, "a mapping of numbers"
+    if origin is list:
+        inner = get_args(hint)[0]
+        if get_origin(inner) is list:
+            return 2, list, "a list of lists of numbers"
+        return 1, list, "a list of numbers"
+    return 0, None, "a number or null"
+
+
+# What the report reads of a cell, by shape, from the results schema (a hand-edited
+# results.json is checked up front, not met halfway through writing tables and plots).
+CELL_SHAPES = {
+    key: _shape(hint)
+    for key, hint in get_type_hints(runfolder.Cell).items()
+    if key not in ("method", "kind", "budget")  # checked first, with their own messages
+}
 
 
 def _cell_problem(cell: dict[str, Any]) -> str | None:
@@ -56,15 +93,12 @@ def _cell_problem(cell: dict[str, Any]) -> str | None:
     for key in ("method", "kind"):
         if not isinstance(cell[key], str) or not cell[key].strip():
             return f"{key} must be a non-empty string"
-    checks = [(k, 0, "a number or null") for k in CELL_NUMBERS]
-    checks += [(k, 1, "a mapping of numbers") for k in CELL_MAPS]
-    checks += [(k, 1, "a list of numbers") for k in CELL_LISTS]
-    checks += [("confusion", 2, "a list of lists of numbers")]
-    for key, depth, shape in checks:
-        if key in cell and not _numbers(cell[key], depth):
+    for key, (depth, container, shape) in CELL_SHAPES.items():
+        if key not in cell:
+            continue
+        if not _numbers(cell[key], depth):
             return f"{key} must be {shape}"
-        kind = dict if key in CELL_MAPS else list
-        if depth and key in cell and cell[key] is not None and not isinstance(cell[key], kind):
+        if container and cell[key] is not None and not isinstance(cell[key], container):
             return f"{key} must be {shape}"
     return None
 
@@ -113,7 +147,7 @@ def load_results(path_or_run_dir: PathLike) -> dict[str, Any]:
     """Read a ``results.json`` (or the one inside a run directory) and validate it."""
     path = Path(path_or_run_dir)
     if path.is_dir():
-        path = path / RESULTS_FILE
+        path = path / runfolder.RESULTS
     if not path.is_file():
         raise DataError(path, None, "results file not found (written by `roi eval`)")
     return validate_results(read_json_file(path, "results (written by `roi eval`)"), path)

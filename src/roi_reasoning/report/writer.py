@@ -6,8 +6,8 @@ profiles exist), budget conditioning (skips by tier, budget use), paired differe
 with bootstrap CIs per cell and over all cells (from the runs' samples; B may be the best of
 several methods in each cell), the RARL learning curve, per-position accuracy and tokens,
 statuses, and level accuracy per cell and pooled with the confusion per method (the sections
-beyond the main table live in ``report_sections``). Pure: no torch, transformers or matplotlib (PNGs
-are ``roi_reasoning.plots``).
+beyond the main table live in ``report.sections``). Pure: no torch, transformers or matplotlib (PNGs
+are ``roi_reasoning.report.plots``).
 
 Run example: ``roi report runs/demo``
 """
@@ -19,10 +19,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from roi_reasoning import runfolder
 from roi_reasoning.records import STATUSES, ExamOutcome
-from roi_reasoning.report_curve import curve_section, find_curves, load_curve
-from roi_reasoning.report_data import (
+from roi_reasoning.report.curve import curve_section, find_curves, load_curve
+from roi_reasoning.report.data import (
+    Entry,
     collect_entries,
+    column_key,
+    kind_key,
     level_names,
     load_results,
     ordered_columns,
@@ -31,20 +35,17 @@ from roi_reasoning.report_data import (
     summed_confusion,
     validate_results,
 )
-from roi_reasoning.report_sections import (
+from roi_reasoning.report.sections import (
     DASH,
-    Entry,
     Pair,
-    column_key,
     column_title,
     extra_sections,
-    kind_key,
     kind_title,
     load_samples,
 )
-from roi_reasoning.report_sections import md as _md
-from roi_reasoning.report_sections import num as _num
-from roi_reasoning.report_sections import table as _table
+from roi_reasoning.report.sections import md as _md
+from roi_reasoning.report.sections import num as _num
+from roi_reasoning.report.sections import table as _table
 from roi_reasoning.validate import atomic_write_text
 
 __all__ = [
@@ -283,7 +284,7 @@ def write_report(
         results, samples=samples, pairs=pairs, curves=found, plot_dir="plots" if plots else None
     )
     if plots:
-        from roi_reasoning.plots import write_plots
+        from roi_reasoning.report.plots import write_plots
 
         write_plots(results, out.parent / "plots", curves=found)
     return atomic_write_text(out, text)  # never a half-written report
@@ -309,7 +310,7 @@ def publish_report(
 
     first = Path(runs[0])
     target = check_out_file(
-        Path(out) if out else (first if first.is_dir() else first.parent) / "report.md"
+        Path(out) if out else (first if first.is_dir() else first.parent) / runfolder.REPORT
     )
     if plots:
         check_out_dir(target.parent / "plots")

@@ -22,7 +22,7 @@ Device defaults (``device_defaults``) are ours, not TRL's: ``use_cpu`` when no C
 present, ``bf16`` only on a CUDA device that supports it (TRL's default ``bf16=None`` means True),
 and never together with a ``trainer.fp16: true``; a recipe may override both in ``trainer``.
 
-Run example: ``python -c "from roi_reasoning.trl_args import check_trainer as c; c('SFTConfig', {'warmup_ratoi': 0.1})"``
+Run example: ``python -c "from roi_reasoning.training.trl_args import check_trainer as c; c('SFTConfig', {'warmup_ratoi': 0.1})"``
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ With vLLM the same cut applies after generation (TRL passes one ``max_tokens`` t
 exam with B_i < max B still samples up to max B tokens: extra generation, never extra reward or
 gradient. ``check_trl_internals`` fails loudly, naming the method, if TRL moves these seams.
 
-Run example: ``python -c "from roi_reasoning.rarl_trainer import check_trl_internals as c; c()"``
+Run example: ``python -c "from roi_reasoning.training.rarl_trainer import check_trl_internals as c; c()"``
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def cut_at_budgets(
 
 class BudgetGRPOTrainer(GRPOTrainer):
     """``GRPOTrainer`` that cuts completion i at ``exam_i.budget`` tokens before reward and loss,
-    adds ``pending_logs`` (the validation reward, ``rarl_curve``) to its next log call and logs
+    adds ``pending_logs`` (the validation reward, ``training.curve``) to its next log call and logs
     ``GROUP_STD``, the reward std within groups, beside TRL's reward metrics."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -1,5 +1,5 @@
 """Table primitives of ``roi report`` and its oracle, budget-conditioning and paired-difference
-sections (``report.render_report`` assembles them; the learning curve is ``report_curve``).
+sections (``report.writer.render_report`` assembles them; the learning curve is ``report.curve``).
 
 - Oracle: per paper x budget x method, Score beside the hindsight V* and the Bellman-optimal
   ex-ante V_bellman (``metrics.compute_cells``) and the method's gap to each.
@@ -15,55 +15,25 @@ Run example: ``roi report runs/base runs/mft runs/mft+rarl --paired "roi (mft+ra
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from roi_reasoning import runfolder
 from roi_reasoning.data import (
     DEFAULT_TIERS,
     ConfigError,
     DataError,
     read_record_lines,
 )
-from roi_reasoning.exams import KINDS
 from roi_reasoning.metrics import paired_diff
 from roi_reasoning.records import ExamOutcome
+from roi_reasoning.report.data import Entry, PathLike, column_key
 
 DASH = "–"
-SAMPLES_FILE = "samples.jsonl"
 RESAMPLES = 2000  # paired bootstrap resamples
-
-PathLike = str | os.PathLike[str]
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One results cell with its row label (method, plus the run name when runs clash)."""
-
-    label: str
-    run: str
-    cell: dict[str, Any]
-    level_bounds: tuple[int, ...]
-
-    @property
-    def column(self) -> tuple[str, int]:
-        return self.cell["kind"], self.cell["budget"]
-
-
-# ---------------------------------------------------------------- primitives
-
-
-def kind_key(kind: str) -> tuple[int, str]:
-    """Paper kinds in the paper's column order; unknown kinds after, alphabetically."""
-    return (KINDS.index(kind), "") if kind in KINDS else (len(KINDS), kind)
-
-
-def column_key(column: tuple[str, int]) -> tuple[int, str, int]:
-    return (*kind_key(column[0]), column[1])
 
 
 def kind_title(kind: str) -> str:
@@ -172,9 +142,9 @@ def load_samples(path_or_run_dir: PathLike) -> list[ExamOutcome]:
     file:line."""
     path = Path(path_or_run_dir)
     if path.is_dir():
-        path = path / SAMPLES_FILE
-    elif path.name != SAMPLES_FILE:
-        path = path.parent / SAMPLES_FILE
+        path = path / runfolder.SAMPLES
+    elif path.name != runfolder.SAMPLES:
+        path = path.parent / runfolder.SAMPLES
     if not path.is_file():
         raise DataError(path, None, "samples file not found (written by `roi eval`)")
     outcomes = []

@@ -13,7 +13,7 @@ leaves the previous complete state or the new one, never one that blocks the rer
 - ``main_process_lock``: the run folder's lock (``runlock``), taken by the main process only
   (every rank of a multi-process launch runs the same command).
 
-Run example: ``python -c "from roi_reasoning.checkpoints import resume_checkpoint; print(resume_checkpoint('runs/demo/mft'))"``
+Run example: ``python -c "from roi_reasoning.training.checkpoints import resume_checkpoint; print(resume_checkpoint('runs/demo/mft'))"``
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from roi_reasoning import runfolder
 from roi_reasoning.errors import TrainingError
 from roi_reasoning.inputs import BadValue, parse_json
 from roi_reasoning.runlock import hold
@@ -191,6 +192,6 @@ def train_to_final(
         trainer.train(resume_from_checkpoint=resume_checkpoint(out) if resume else None)
         model = final_model()
         check_finite(model, stage)
-        final = Path(out) / "final"
+        final = Path(out) / runfolder.FINAL
         save_final(final, lambda folder: write(model, folder), trainer.is_world_process_zero())
     return final

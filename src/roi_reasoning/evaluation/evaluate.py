@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from roi_reasoning import runfolder
 from roi_reasoning.data import (
     ConfigError,
     DataError,
@@ -36,9 +37,9 @@ from roi_reasoning.data import (
 from roi_reasoning.exams import build_exams, check_build_args, load_exams
 from roi_reasoning.grading import GRADER
 from roi_reasoning.inputs import settings_diff
-from roi_reasoning.methods import SINGLE_PASS, get_method, run_method
 from roi_reasoning.metrics import compute_cells
 from roi_reasoning.policies import Policy, load_policy
+from roi_reasoning.policies.methods import SINGLE_PASS, get_method, run_method
 from roi_reasoning.profiles import load_profiles
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, ExamOutcome
 from roi_reasoning.runlock import hold
@@ -160,7 +161,7 @@ def _run_record(cfg: EvalConfig, inputs: dict[str, dict[str, str]]) -> dict[str,
 def _check_run_config(out: Path, mine: dict[str, Any]) -> None:
     """Refuse to resume into ``out`` when its ``run.json`` has other settings or inputs whose
     bytes changed since; reads only."""
-    run_file = out / "run.json"
+    run_file = out / runfolder.RUN
     found = settings_diff(run_file, mine, ignore=("batch_size", "out", "inputs"))
     if found is None:
         return
@@ -189,7 +190,7 @@ def _append(fh, outcomes: Sequence[ExamOutcome]) -> None:
     os.fsync(fh.fileno())  # a record is either fully on disk or truncated away on resume
 
 
-RUN_FILES = ("run.json", "samples.jsonl", "results.json", "report.md")
+RUN_FILES = (runfolder.RUN, runfolder.SAMPLES, runfolder.RESULTS, runfolder.REPORT)
 
 
 def load_outcomes(samples: Path, repair: bool = False) -> list[ExamOutcome]:
@@ -232,8 +233,8 @@ def run_eval(
     out, exams, profiles, policy, record = prepare_eval(cfg, policy)
     with hold(out):
         _check_run_config(out, record)  # again, holding the lock: another run may have begun
-        if not (out / "run.json").exists():
-            atomic_write_text(out / "run.json", json.dumps(record, indent=2))
+        if not (out / runfolder.RUN).exists():
+            atomic_write_text(out / runfolder.RUN, json.dumps(record, indent=2))
         return _run_eval(cfg, out, exams, profiles, policy, progress)
 
 
@@ -247,7 +248,7 @@ def _run_eval(
 ) -> dict[str, Any]:
     from tqdm import tqdm
 
-    samples = out / "samples.jsonl"
+    samples = out / runfolder.SAMPLES
     done = {(o.method, o.exam_id) for o in load_outcomes(samples, repair=True)}
     todo = [(m, e) for m in cfg.methods for e in exams if (m, e.id) not in done]
     bar = tqdm(total=len(todo), unit="exam", disable=not progress, desc="eval", file=sys.stderr)
@@ -320,7 +321,7 @@ def write_results(
     profiles: dict[str, list[tuple[int, bool]]] | None = None,
 ) -> dict[str, Any]:
     """Metrics over every record of ``samples.jsonl`` → ``results.json`` (atomic)."""
-    outcomes = load_outcomes(out / "samples.jsonl")
+    outcomes = load_outcomes(out / runfolder.SAMPLES)
     if cfg.oracle_profiles:
         profiles = load_profiles(cfg.oracle_profiles)
     elif profiles is None:
@@ -350,7 +351,7 @@ def write_results(
         "seeds": {"exams": cfg.seed, "bootstrap": cfg.seed},
         "cells": cells,
     }
-    atomic_write_text(out / "results.json", json.dumps(results, indent=2))  # never half-written
+    atomic_write_text(out / runfolder.RESULTS, json.dumps(results, indent=2))  # never half-written
     return results
 
 

@@ -1,12 +1,12 @@
 """The RARL learning-curve section of ``roi report``: one summary line per ``curve.jsonl``
-(``rarl_curve`` writes it) — first vs last validation reward overall and per budget, the hardest
+(``training.curve`` writes it) — first vs last validation reward overall and per budget, the hardest
 tier's validation skip rate per budget, the train reward's spread (batch std, within-group std,
 zero-variance groups) and the last KL when the file logged them — and the PNG it links
 (``plots.plot_curve`` draws it).
 
 Pure: no torch, transformers or matplotlib.
 
-Run example: ``python -c "from roi_reasoning.report_curve import curve_summary as c; print(c('runs/demo/rarl/curve.jsonl'))"``
+Run example: ``python -c "from roi_reasoning.report.curve import curve_summary as c; print(c('runs/demo/rarl/curve.jsonl'))"``
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from roi_reasoning import runfolder
 from roi_reasoning.data import DataError, read_records
-from roi_reasoning.report_sections import PathLike, md, num
-
-CURVE_FILE = "curve.jsonl"
+from roi_reasoning.report.data import PathLike
+from roi_reasoning.report.sections import md, num
 
 
 def curve_png_name(index: int) -> str:
@@ -50,7 +50,7 @@ def load_curve(path: PathLike) -> list[dict[str, Any]]:
 
 
 def curve_summary(path: PathLike) -> str:
-    """One line from an RARL ``curve.jsonl`` (rows: ``rarl_curve``'s docstring), each value at
+    """One line from an RARL ``curve.jsonl`` (rows: ``training.curve``'s docstring), each value at
     the first vs the last step that logged it: validation reward overall and per budget, the
     hardest tier's validation skip rate per budget, train reward, its std over the batch and
     within groups, the share of zero-variance groups, and the last KL. A value no row holds
@@ -103,5 +103,5 @@ def find_curves(run_dirs: Sequence[PathLike], report_dir: PathLike) -> list[Path
     ``rarl/`` subfolder, the demo's layout), each once, in that order."""
     places = [Path(p) if Path(p).is_dir() else Path(p).parent for p in run_dirs]
     places += [Path(report_dir), Path(report_dir) / "rarl"]
-    found = [p / CURVE_FILE for p in places if (p / CURVE_FILE).is_file()]
+    found = [p / runfolder.CURVE for p in places if (p / runfolder.CURVE).is_file()]
     return list(dict.fromkeys(found))
