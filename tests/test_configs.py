@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from roi_reasoning.config import load_config
-from roi_reasoning.data import DataError
+from roi_reasoning.errors import DataError
 from roi_reasoning.evaluation.evaluate import EvalConfig
 from roi_reasoning.training.mft import MFTTrainConfig
 from roi_reasoning.training.rarl import RARLConfig
@@ -115,7 +115,7 @@ BAD_TRAINER = [
 
 @pytest.mark.parametrize("cls,trainer,match", BAD_TRAINER, ids=lambda x: str(x)[:40])
 def test_bad_trainer_keys_are_config_errors_naming_the_key(cls, trainer, match, tmp_path):
-    from roi_reasoning.data import ConfigError
+    from roi_reasoning.errors import ConfigError
 
     required = {"model": "m", "out": str(tmp_path / "out")}
     if cls is MFTTrainConfig:

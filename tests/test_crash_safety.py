@@ -17,8 +17,8 @@ import transformers
 from test_mft import _mft_cfg, profile
 
 from roi_reasoning.cli import main
-from roi_reasoning.data import DataError, read_records
-from roi_reasoning.errors import RunBusy, TrainingError
+from roi_reasoning.data import read_records
+from roi_reasoning.errors import DataError, RunBusy, TrainingError
 from roi_reasoning.runlock import hold, lock_path
 from roi_reasoning.testing import tiny_causal_lm
 from roi_reasoning.training.mft import MFTTrainConfig, train

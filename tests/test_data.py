@@ -2,14 +2,8 @@ import json
 
 import pytest
 
-from roi_reasoning.data import (
-    DEFAULT_TIERS,
-    DataError,
-    TierSpec,
-    load_jsonl,
-    load_tier,
-    parse_tier_arg,
-)
+from roi_reasoning.data import DEFAULT_TIERS, TierSpec, load_jsonl, load_tier, parse_tier_arg
+from roi_reasoning.errors import DataError
 
 
 def test_default_tiers_load_real_data():

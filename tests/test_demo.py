@@ -79,8 +79,8 @@ def test_world_recipes_are_the_demo_sections():
 def test_demo_settings_from_yaml_and_dotted_sets_and_refused_reruns(tmp_path):
     import pytest
 
-    from roi_reasoning.data import ConfigError
     from roi_reasoning.demo.config import demo_config, record_settings
+    from roi_reasoning.errors import ConfigError
 
     recipe = tmp_path / "demo.yaml"
     recipe.write_text("rarl:\n  max_steps: 7\nworld:\n  seed: 4\n  budgets: [100, 200]\n")

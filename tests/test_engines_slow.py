@@ -18,12 +18,14 @@ import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 
+from roi_reasoning import adapters
 from roi_reasoning.formats import refusal, render_tag
 from roi_reasoning.records import Exam
-from roi_reasoning.rewards import make_reward, score_texts
+from roi_reasoning.rewards import make_reward
 
 pytestmark = pytest.mark.engines  # run by `make test-verl` in its own venv (.venv-verl)
 
@@ -115,7 +117,12 @@ def roi_rewards(tokenizer, exams: list[Exam], texts: list[str]) -> tuple[list, l
     fn = make_reward("exam", tokenizer, bounds=BOUNDS)
     columns = [json.dumps(e.to_dict()) for e in exams]
     from_ids = fn(prompts=[""] * len(texts), completions=texts, completion_ids=ids, exam=columns)
-    return from_ids, score_texts("exam", exams, texts, tokenizer, bounds=BOUNDS)
+    with mock.patch.object(adapters, "load_tokenizer", lambda name: tokenizer):
+        from_text = [
+            adapters.score_one(c, t, "tok", bounds=BOUNDS)
+            for c, t in zip(columns, texts, strict=True)
+        ]
+    return from_ids, from_text
 
 
 # --------------------------------------------------------------------------- verl

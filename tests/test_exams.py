@@ -1,6 +1,7 @@
 import pytest
 
-from roi_reasoning.data import DEFAULT_TIERS, DataError, load_tier
+from roi_reasoning.data import DEFAULT_TIERS, load_tier
+from roi_reasoning.errors import DataError
 from roi_reasoning.exams import build_exams, load_exams, order_positions, write_exams
 
 

@@ -64,7 +64,7 @@ def test_trl_config_builds_from_the_gpu_recipe(kind, tmp_path):
 
 
 def test_trl_config_refuses_the_old_alias_and_checks_the_new_name_everywhere(tmp_path):
-    from roi_reasoning.data import ConfigError
+    from roi_reasoning.errors import ConfigError
     from roi_reasoning.training import rarl
 
     with pytest.raises(ConfigError, match="activation_checkpointing"):

@@ -12,12 +12,8 @@ import pytest
 from test_hardening import make_inputs
 
 from roi_reasoning import cli
-from roi_reasoning.data import (
-    ConfigError,
-    DataError,
-    read_records,
-    repair_records,
-)
+from roi_reasoning.data import read_records, repair_records
+from roi_reasoning.errors import ConfigError, DataError
 from roi_reasoning.exams import write_exams
 from roi_reasoning.knapsack import bellman_plan, hindsight_oracle
 from roi_reasoning.profiles import load_profile_rows

@@ -18,7 +18,6 @@ from roi_reasoning.knapsack import (
     greedy_keep,
     hindsight_oracle,
     normalised_gap,
-    oracle_regret,
     policy_value,
     regret_tilde,
     solve_instance,
@@ -328,7 +327,6 @@ def test_regret_functions():
     assert regret_tilde(1.0, 0.75) == 0.25
     assert regret_tilde(0.5, 0.75) == -0.5  # better than on the Easy ordering
     assert regret_tilde(0.0, 0.0) is None
-    assert oracle_regret(2.0, 1.5) == 0.5
     assert normalised_gap(2.0, 1.5) == 0.25
     assert normalised_gap(0.0, 0.0) is None
 

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from roi_reasoning.formats import parse_tag, refusal, render_prompt, render_tag
+from roi_reasoning.formats import leading_tag, refusal, render_prompt, render_tag
 from roi_reasoning.parsing import _incremental_offsets, decode_with_offsets, split_segments
 from roi_reasoning.records import Exam, Problem
 from roi_reasoning.testing import build_tokenizer
@@ -109,11 +109,11 @@ def test_every_token_attributed_once_and_never_across_problems():
 
 
 def test_tag_parse_and_refusal():
-    assert parse_tag("<predicted_level>Level-2</predicted_level>") == 2
-    assert parse_tag("<predicted_level>LEVEL 1</predicted_level>") == 1
-    assert parse_tag("<predicted_level>Level-4</predicted_level>") is None
-    assert parse_tag("<predicted_level>Level-1.5</predicted_level>") is None
-    assert parse_tag(refusal()) == 3 and refusal().endswith("\\boxed{NA}")
+    assert leading_tag("<predicted_level>Level-2</predicted_level>") == 2
+    assert leading_tag("<predicted_level>LEVEL 1</predicted_level>") == 1
+    assert leading_tag("<predicted_level>Level-4</predicted_level>") is None
+    assert leading_tag("<predicted_level>Level-1.5</predicted_level>") is None
+    assert leading_tag(refusal()) == 3 and refusal().endswith("\\boxed{NA}")
 
 
 def test_prompts_per_method():

@@ -3,7 +3,7 @@
 
 import pytest
 
-from roi_reasoning.data import ConfigError
+from roi_reasoning.errors import ConfigError
 from roi_reasoning.plugins import resolve
 from roi_reasoning.records import ExamOutcome, Problem, ProblemOutcome
 from roi_reasoning.rewards import REWARDS, get_reward

@@ -90,9 +90,9 @@ def test_row_sampler_draws_from_generates_distribution(temperature, top_p, top_k
 def test_sampling_uses_generates_default_top_k(chat_tokenizer):
     model = tiny_causal_lm(chat_tokenizer)
     policy = HFPolicy(model, tokenizer=chat_tokenizer, temperature=1.0)
-    assert model.generation_config.top_k is None and policy._top_k() == 50  # as generate's
+    assert model.generation_config.top_k is None and policy.sampling.top_k == 50  # as generate's
     model.generation_config.top_k = 7
-    assert policy._top_k() == 7
+    assert HFPolicy(model, tokenizer=chat_tokenizer, temperature=1.0).sampling.top_k == 7
 
 
 def test_row_sampler_rows_are_independent_one_hot_draws():

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from roi_reasoning.data import DataError, MissingExtra
+from roi_reasoning.errors import DataError, MissingExtra
 from roi_reasoning.report.writer import load_results, render_report, write_report
 
 KINDS = ("hard", "easy", "medium")  # deliberately not in column order

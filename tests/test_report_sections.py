@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_report import PNG_SIGNATURE, section, table_rows
 
-from roi_reasoning.data import DataError
+from roi_reasoning.errors import DataError
 from roi_reasoning.metrics import compute_cells
 from roi_reasoning.records import ExamOutcome, ProblemOutcome
 from roi_reasoning.report.curve import curve_summary, find_curves

@@ -1,4 +1,4 @@
-"""The exam reward as a contract RL cannot game (DESIGN.md §4): gaming completions earn 0 from
+"""The exam reward as a contract RL cannot game (docs/design.md §4): gaming completions earn 0 from
 both reward paths (ids and text), controls earn their points, and metamorphic properties over
 generated completions — moving a tag later, adding a preamble, adding text after problem N,
 appending ids past B never raises the reward; a correct, correctly tagged, in-budget answer
@@ -7,14 +7,16 @@ always earns its points."""
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from roi_reasoning import adapters
 from roi_reasoning.formats import render_tag
 from roi_reasoning.records import Exam, Problem, actual_level
-from roi_reasoning.rewards import exam_column, make_reward, score_texts
+from roi_reasoning.rewards import exam_column, make_reward
 
 BOUNDS = (48, 96, 192)
 WORDS = ["we", "add", "then", "so", "the", "sum", "is", "carry", "one", "next", "7", "12", "+"]
@@ -34,7 +36,8 @@ def _ids(tok, text):
 
 
 def rewards_both(tok, exam, text=None, ids=None):
-    """(reward from ids, reward from text, reward via score_texts) of one completion."""
+    """(reward from ids, reward from text, reward through the verl/OpenRLHF adapter) of one
+    completion."""
     fn = make_reward("exam", tok, bounds=BOUNDS)
     col = [exam_column(exam)]
     ids = _ids(tok, text) if ids is None else ids
@@ -43,7 +46,8 @@ def rewards_both(tok, exam, text=None, ids=None):
         return from_ids, None, None
     msgs = [[{"role": "assistant", "content": text}]]
     from_text = fn(prompts=[None], completions=msgs, completion_ids=None, exam=col)[0]
-    adapter = score_texts("exam", [exam], [text], tok, bounds=BOUNDS)[0]
+    with mock.patch.object(adapters, "load_tokenizer", lambda name: tok):
+        adapter = adapters.score_one(exam.to_dict(), text, "test-tokenizer", bounds=BOUNDS)
     return from_ids, from_text, adapter
 
 

@@ -1,5 +1,5 @@
 """score_completions: statuses known without grading and graded answers in one batch, each
-grade landing on its own problem across exams (DESIGN.md §4 statuses)."""
+grade landing on its own problem across exams (docs/design.md §4 statuses)."""
 
 from __future__ import annotations
 

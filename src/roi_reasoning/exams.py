@@ -1,7 +1,7 @@
 """Build budgeted exams ("papers"): N ordered problems drawn from tiers under one budget B.
 
 Every drawn set of problems ("group") is laid out as each requested paper kind, so Regret~
-compares the same problems in different orders (DESIGN.md §1):
+compares the same problems in different orders (docs/design.md §1):
 
 - ``easy``: ascending difficulty (tier order), ``hard``: descending,
 - ``medium``: a fixed mixed order with the hardest problem in the middle
@@ -19,7 +19,8 @@ import os
 import random
 from collections.abc import Sequence
 
-from roi_reasoning.data import ConfigError, DataError, read_jsonl
+from roi_reasoning.data import read_jsonl
+from roi_reasoning.errors import ConfigError, DataError
 from roi_reasoning.records import Exam, Problem
 
 KINDS = ("easy", "medium", "hard", "composition")

@@ -46,16 +46,10 @@ def _level(m: re.Match[str] | None, bounds: Sequence[int]) -> int | None:
     return k if 0 <= k <= len(bounds) else None
 
 
-def parse_tag(text: str, bounds: Sequence[int] = DEFAULT_LEVEL_BOUNDS) -> int | None:
-    """Level k of the first tag anywhere in ``text``; None if none or k is out of 0..len(bounds).
-    Not a prediction: use ``leading_tag`` on a segment (DESIGN.md §4)."""
-    return _level(TAG_RE.search(text), bounds)
-
-
 def leading_tag_match(body: str) -> re.Match[str] | None:
     """The tag that opens ``body``, or None. It must come first: after optional whitespace and
     the problem's header, with nothing but whitespace between. A tag anywhere later was written
-    after reasoning had begun, so it predicts nothing (DESIGN.md §4)."""
+    after reasoning had begun, so it predicts nothing (docs/design.md §4)."""
     pos = len(body) - len(body.lstrip())
     header = HEADER_AT.match(body, pos)
     if header is not None:

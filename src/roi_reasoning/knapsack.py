@@ -274,11 +274,6 @@ def regret_tilde(score_easy: float, score: float) -> float | None:
     return None if score_easy == 0 else (score_easy - score) / score_easy
 
 
-def oracle_regret(v_star: float, score: float) -> float:
-    """Oracle regret V* − Score (V* = hindsight or Bellman value), in reward units."""
-    return v_star - score
-
-
 def normalised_gap(v_star: float, score: float) -> float | None:
     """(V* − Score) / V*; None when V* = 0."""
     return None if v_star == 0 else (v_star - score) / v_star

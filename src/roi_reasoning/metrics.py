@@ -1,6 +1,6 @@
 """Aggregate exam outcomes into the metrics of one cell = method × paper kind × budget.
 
-Score (DESIGN.md §1) = mean points of correct answers per exam, with a 95 % percentile
+Score (docs/design.md §1) = mean points of correct answers per exam, with a 95 % percentile
 bootstrap CI over exams; Regret~ = (Score_easy − Score)/Score_easy on the groups both papers
 share; oracle value V* = the hindsight MCKP optimum over profiled attempts (when a profile table
 is given), oracle regret V* − Score and gap (V* − Score)/V*; the Bellman-optimal ex-ante value

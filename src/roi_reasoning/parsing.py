@@ -1,4 +1,4 @@
-"""Split a completion into per-problem segments; the one token accounting (DESIGN.md §4).
+"""Split a completion into per-problem segments; the one token accounting (docs/design.md §4).
 
 The contract every path shares (eval, MFT targets, reward from ids, reward from text, world
 costs):

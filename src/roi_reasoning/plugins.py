@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from roi_reasoning.data import ConfigError
+from roi_reasoning.errors import ConfigError
 
 
 def resolve(registry: Mapping[str, Any], name: str, what: str) -> Any:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from roi_reasoning.data import DataError, read_record_lines
+from roi_reasoning.data import read_record_lines
+from roi_reasoning.errors import DataError
 from roi_reasoning.records import Profiles
 
 PROFILE_FIELDS: dict[str, tuple[type, ...]] = {

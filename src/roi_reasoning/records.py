@@ -1,4 +1,4 @@
-"""Frozen records every stage agrees on (DESIGN.md §4): problems, exams, segments, outcomes.
+"""Frozen records every stage agrees on (docs/design.md §4): problems, exams, segments, outcomes.
 
 Run example: ``python -c "from roi_reasoning.records import Problem; print(Problem('p1', '1+1?', '2'))"``
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# Per-problem statuses (DESIGN.md §4). Only "correct" scores.
+# Per-problem statuses (docs/design.md §4). Only "correct" scores.
 STATUSES = ("correct", "wrong", "skipped", "exhausted", "unreached", "malformed")
 Profiles = dict[str, list[tuple[int, bool]]]  # problem id -> measured (generated tokens, correct)
 DEFAULT_LEVEL_BOUNDS = (256, 512, 1024)  # generated tokens; Level-3 = above the last bound / skip

@@ -1,6 +1,6 @@
 """Exam rewards with TRL's reward-function contract — a contract RL will probe for loopholes.
 
-The paper's RARL reward (DESIGN.md §1): R = Σ_i p_i · r_i with r_i = 1[answer_i correct ∧
+The paper's RARL reward (docs/design.md §1): R = Σ_i p_i · r_i with r_i = 1[answer_i correct ∧
 predicted level_i = actual level_i ∧ predicted level_i < top] (p_i = the problem's points, 1 by
 default). What that means exactly (``parsing`` states the token-accounting rules):
 
@@ -73,23 +73,6 @@ def _text(completion: Any) -> str:
     if isinstance(completion, str):
         return completion
     return "".join(m.get("content", "") for m in completion if m.get("role") == "assistant")
-
-
-def score_texts(
-    name: str,
-    exams: Sequence[Exam],
-    texts: Sequence[str],
-    tokenizer: Any,
-    *,
-    bounds: Sequence[int] = DEFAULT_LEVEL_BOUNDS,
-    timeout: float = 5.0,
-) -> list[float]:
-    """``get_reward(name)`` for finished completions given as text (verl / OpenRLHF adapters):
-    tokens re-counted with ``tokenizer`` plus EOS, cut at each exam's budget."""
-    comps = [text_completion(tokenizer, t, e.budget) for e, t in zip(exams, texts, strict=True)]
-    outcomes = score_completions(exams, comps, method="reward", bounds=bounds, timeout=timeout)
-    per_exam = get_reward(name)
-    return [per_exam(o) for o in outcomes]
 
 
 def make_reward(

@@ -1,6 +1,6 @@
 """Turn completions into graded outcomes: parse segments, grade answers, assign statuses.
 
-Statuses (DESIGN.md §4): ``correct``/``wrong`` (a closed box graded against gold), ``skipped``
+Statuses (docs/design.md §4): ``correct``/``wrong`` (a closed box graded against gold), ``skipped``
 (the answer is NA), ``exhausted`` (the budget ran out inside the segment before a usable box),
 ``unreached`` (no segment), ``malformed`` (a segment without an answer while budget remained).
 

@@ -16,7 +16,8 @@ import importlib.util
 import os
 from pathlib import Path
 
-from roi_reasoning.data import ConfigError, cache_root
+from roi_reasoning.data import cache_root
+from roi_reasoning.errors import ConfigError
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 

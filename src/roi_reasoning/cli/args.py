@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from roi_reasoning.data import ConfigError, default_tiers, parse_tier_arg
+from roi_reasoning.data import default_tiers, parse_tier_arg
+from roi_reasoning.errors import ConfigError
 from roi_reasoning.inputs import BadValue, NotJSON, check_value, parse_json
 
-Handler = Callable[[argparse.Namespace], int]
 LIMITS = (
     "limits: budgets 1..1000000 tokens, at most 100000 exams (count x kinds x budgets), "
     "1000 problems per exam"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from roi_reasoning.data import DataError, read_jsonl
+from roi_reasoning.data import read_jsonl
+from roi_reasoning.errors import DataError
 
 
 def cmd_grade(args: argparse.Namespace) -> int:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
-from roi_reasoning import runfolder
 from roi_reasoning.cli.args import (
     add_level_bounds,
     add_policy,
@@ -27,7 +25,6 @@ def cmd_profile(args: argparse.Namespace) -> int:
     from roi_reasoning.data import read_records
     from roi_reasoning.training.profiling import (
         ProfileConfig,
-        check_profile_config,
         run_profile,
         summarize,
     )
@@ -45,7 +42,6 @@ def cmd_profile(args: argparse.Namespace) -> int:
         "seed": args.seed,
     }
     cfg = load_config(ProfileConfig, args.config, overrides)
-    check_profile_config(cfg)
     if cfg.policy != "scripted" and "temperature" not in cfg.policy_args:
         cfg.policy_args["temperature"] = 1.0  # K samples must differ: sample, don't decode greedily
     path = run_profile(cfg, progress=not args.no_progress)
@@ -71,37 +67,10 @@ def cmd_mft_build(args: argparse.Namespace) -> int:
         "seed": args.seed,
     }
     cfg = load_config(MFTBuildConfig, args.config, overrides)
-    check_mft_build(cfg)
     summary = build_dataset(cfg)
     summary.pop("config")
     print(json.dumps(summary, indent=2))
     return 0
-
-
-def check_mft_build(cfg: Any) -> None:
-    """Everything ``mft.build_dataset`` reads or writes, checked before it runs: ranges, the
-    profile's rows (typed, read-only), the tiers and the output folder."""
-    from roi_reasoning.data import check_tiers
-    from roi_reasoning.profiles import load_profile_rows
-    from roi_reasoning.validate import (
-        MAX_BUDGET,
-        MAX_EXAMS,
-        MAX_PROBLEMS,
-        check_in_file,
-        check_out_dir,
-        float_in,
-        int_in,
-        int_list,
-    )
-
-    int_list(cfg.level_bounds, "level_bounds", 1, MAX_BUDGET, ascending=True)
-    int_list(cfg.budgets, "budgets", 1, MAX_BUDGET)
-    int_in(cfg.exams, "exams", 0, MAX_EXAMS)
-    int_in(cfg.n, "n", 1, MAX_PROBLEMS)
-    float_in(cfg.max_na_share, "max_na_share", 0.0, 1.0)
-    check_tiers(cfg.tiers)
-    check_out_dir(cfg.out, (runfolder.MFT_STATS,))
-    load_profile_rows(check_in_file(cfg.profile), full=True)
 
 
 def cmd_mft_train(args: argparse.Namespace) -> int:

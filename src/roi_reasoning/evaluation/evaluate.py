@@ -3,7 +3,7 @@
 Every setting and input is checked before anything is written. Then ``<out>/run.json`` (the
 resolved config and the SHA-256 of each input file; a rerun must match both),
 ``<out>/samples.jsonl`` (one graded exam per line, appended and fsync'd batch by batch) and
-``<out>/results.json`` (metrics per method × paper kind × budget, DESIGN.md §4; atomic). A rerun
+``<out>/results.json`` (metrics per method × paper kind × budget, docs/design.md §4; atomic). A rerun
 with the same ``--out`` skips finished (method, exam) pairs; a line half-written by a crash is
 cut off and redone. Input files are only ever read.
 
@@ -25,8 +25,6 @@ from typing import Any
 
 from roi_reasoning import runfolder
 from roi_reasoning.data import (
-    ConfigError,
-    DataError,
     check_tiers,
     default_tiers,
     load_tiers,
@@ -34,6 +32,7 @@ from roi_reasoning.data import (
     repair_records,
     tier_files,
 )
+from roi_reasoning.errors import ConfigError, DataError
 from roi_reasoning.exams import build_exams, check_build_args, load_exams
 from roi_reasoning.grading import GRADER
 from roi_reasoning.inputs import settings_diff
@@ -90,6 +89,46 @@ class EvalConfig:
     # (knapsack.centroids of level_bounds: 128/384/768 for the paper's bounds)
     centroids: list[int] | None = None
 
+    def __post_init__(self) -> None:
+        """Types and ranges of every setting; ConfigError names the key. Reads no file."""
+        from roi_reasoning.config import check_values
+
+        check_values(EvalConfig, vars(self), "config")
+        str_list(self.methods, "methods")
+        for i, name in enumerate(self.methods):
+            try:
+                get_method(name)
+            except ConfigError as exc:
+                raise ConfigError(f"methods[{i}]", exc.detail) from None
+        if {"planner", "roi-planner"} & set(self.methods) and not self.profiles:
+            raise ConfigError("methods", "the planner method needs --profiles (from `roi profile`)")
+        if not self.policy.strip():
+            raise ConfigError("policy", "must be a policy name or module:Class")
+        int_list(self.level_bounds, "level_bounds", 1, MAX_BUDGET, ascending=True)
+        greedy = {"greedy-knapsack", "roi-greedy-knapsack"} & set(self.methods)
+        if self.centroids is not None:
+            int_list(self.centroids, "centroids", 1, MAX_BUDGET, ascending=True)
+        if greedy and self.centroids is not None and len(self.centroids) != len(self.level_bounds):
+            raise ConfigError(
+                "centroids",
+                f"{len(self.centroids)} centroids for {len(self.level_bounds)} level bounds",
+            )
+        int_in(self.batch_size, "batch_size", 1, MAX_EXAMS)
+        int_in(self.seed, "seed", 0, MAX_SEED)
+        float_in(self.grade_timeout, "grade_timeout", 0.001, 3600.0)
+        if self.exams is None:
+            check_tiers(self.tiers)
+            names = list(self.tiers)
+            build_exams_args = (
+                self.composition,
+                self.n,
+                self.kinds,
+                self.budgets,
+                self.count,
+                None,
+            )
+            check_build_args(names, *build_exams_args)
+
 
 def make_exams(cfg: EvalConfig) -> list[Exam]:
     """The run's exams: read from ``cfg.exams`` or drawn from the tiers (inputs read-only)."""
@@ -105,39 +144,6 @@ def make_exams(cfg: EvalConfig) -> list[Exam]:
         count=cfg.count,
         seed=cfg.seed,
     )
-
-
-def check_eval_config(cfg: EvalConfig) -> None:
-    """Types and ranges of every setting; ConfigError names the key. Writes nothing."""
-    from roi_reasoning.config import check_values
-
-    check_values(EvalConfig, asdict(cfg), "config")
-    str_list(cfg.methods, "methods")
-    for i, name in enumerate(cfg.methods):
-        try:
-            get_method(name)
-        except ConfigError as exc:
-            raise ConfigError(f"methods[{i}]", exc.detail) from None
-    if {"planner", "roi-planner"} & set(cfg.methods) and not cfg.profiles:
-        raise ConfigError("methods", "the planner method needs --profiles (from `roi profile`)")
-    if not cfg.policy.strip():
-        raise ConfigError("policy", "must be a policy name or module:Class")
-    int_list(cfg.level_bounds, "level_bounds", 1, MAX_BUDGET, ascending=True)
-    greedy = {"greedy-knapsack", "roi-greedy-knapsack"} & set(cfg.methods)
-    if cfg.centroids is not None:
-        int_list(cfg.centroids, "centroids", 1, MAX_BUDGET, ascending=True)
-    if greedy and cfg.centroids is not None and len(cfg.centroids) != len(cfg.level_bounds):
-        raise ConfigError(
-            "centroids", f"{len(cfg.centroids)} centroids for {len(cfg.level_bounds)} level bounds"
-        )
-    int_in(cfg.batch_size, "batch_size", 1, MAX_EXAMS)
-    int_in(cfg.seed, "seed", 0, MAX_SEED)
-    float_in(cfg.grade_timeout, "grade_timeout", 0.001, 3600.0)
-    if cfg.exams is None:
-        check_tiers(cfg.tiers)
-        names = list(cfg.tiers)
-        build_exams_args = (cfg.composition, cfg.n, cfg.kinds, cfg.budgets, cfg.count, None)
-        check_build_args(names, *build_exams_args)
 
 
 def input_digests(cfg: EvalConfig) -> dict[str, dict[str, str]]:
@@ -213,7 +219,6 @@ def prepare_eval(
 ) -> tuple[Path, list[Exam], dict[str, list[tuple[int, bool]]] | None, Policy, dict[str, Any]]:
     """Validate everything and load inputs and policy; writes nothing. Returns the run record
     for ``run.json`` as well."""
-    check_eval_config(cfg)
     out = check_out_dir(cfg.out, RUN_FILES)
     exams = make_exams(cfg)
     profiles = load_profiles(cfg.profiles)

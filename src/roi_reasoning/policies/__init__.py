@@ -15,7 +15,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from roi_reasoning.data import ConfigError, DataError
+from roi_reasoning.errors import ConfigError, DataError
 from roi_reasoning.formats import Messages
 from roi_reasoning.plugins import resolve
 from roi_reasoning.records import Completion, Exam

@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from roi_reasoning.data import MissingExtra
+from roi_reasoning.errors import MissingExtra
 from roi_reasoning.parsing import ids_completion, register_eos
 from roi_reasoning.policies import (
     Request,
@@ -133,9 +133,7 @@ class HFPolicy:
     seed: int = 0
     # transformers' KV cache for generate: None = its default (a dynamic cache grown by one
     # torch.cat per layer and step, O(length) copies each); "static" preallocates prompt + budget
-    # once. Tiny world model, 2 idle CPU cores, batch 64, same tokens: 7.6-8.3 vs 9.4-10.9 ms per
-    # step over 300 forced tokens; 4,879 vs 4,592 tok/s on the demo's RARL exams, whose
-    # completions end after ~100 tokens (bench/rollout_throughput.py, best of 3).
+    # once (bench/rollout_throughput.py compares both; docs/findings.md quotes it).
     cache_implementation: str | None = None
     name: str = field(default="", repr=False)
 
@@ -243,11 +241,6 @@ class HFPolicy:
             )
         new = seqs[:, enc["input_ids"].shape[1] :].tolist()
         return [self._completion(ids, max_new_tokens) for ids in new]
-
-    def _top_k(self) -> int:
-        """The top-k when sampling: the caller's, else the model's generation config, else
-        transformers' default of 50 (0 turns it off)."""
-        return self.sampling.top_k
 
     def _completion(self, ids: list[int], max_new_tokens: int) -> Completion:
         return ids_completion(self.tokenizer, ids, max_new_tokens, self.eos)  # EOS counted, ≤ B

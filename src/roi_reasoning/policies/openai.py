@@ -39,7 +39,7 @@ from concurrent.futures import wait as wait_all
 from dataclasses import dataclass, field
 from typing import Any
 
-from roi_reasoning.data import DataError, MissingExtra
+from roi_reasoning.errors import DataError, MissingExtra
 from roi_reasoning.parsing import text_completion, text_token_starts
 from roi_reasoning.policies import Request
 from roi_reasoning.records import Completion

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from roi_reasoning.data import MissingExtra
+from roi_reasoning.errors import MissingExtra
 from roi_reasoning.parsing import ids_completion, register_eos
 from roi_reasoning.policies import (
     Request,

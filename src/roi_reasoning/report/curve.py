@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from roi_reasoning import runfolder
-from roi_reasoning.data import DataError, read_records
+from roi_reasoning.data import read_records
+from roi_reasoning.errors import DataError
 from roi_reasoning.report.data import PathLike
 from roi_reasoning.report.sections import md, num
 

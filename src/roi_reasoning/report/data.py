@@ -15,7 +15,7 @@ from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints, is_typeddict
 
 from roi_reasoning import runfolder
-from roi_reasoning.data import DataError
+from roi_reasoning.errors import DataError
 from roi_reasoning.exams import KINDS
 from roi_reasoning.inputs import read_json_file
 

@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import DataError, read_records
+from roi_reasoning.data import read_records
+from roi_reasoning.errors import DataError
 from roi_reasoning.report.curve import curve_png_name
 from roi_reasoning.report.data import (
     Entry,
@@ -36,7 +37,7 @@ def _matplotlib() -> tuple[Any, Any]:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as err:
-        from roi_reasoning.data import MissingExtra
+        from roi_reasoning.errors import MissingExtra
 
         raise MissingExtra("plots (matplotlib)", "plots") from err
     return Figure, FigureCanvasAgg

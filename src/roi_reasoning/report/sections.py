@@ -22,12 +22,8 @@ from typing import Any
 import numpy as np
 
 from roi_reasoning import runfolder
-from roi_reasoning.data import (
-    DEFAULT_TIERS,
-    ConfigError,
-    DataError,
-    read_record_lines,
-)
+from roi_reasoning.data import DEFAULT_TIERS, read_record_lines
+from roi_reasoning.errors import ConfigError, DataError
 from roi_reasoning.metrics import paired_diff
 from roi_reasoning.records import ExamOutcome
 from roi_reasoning.report.data import Entry, PathLike, column_key

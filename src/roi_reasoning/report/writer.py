@@ -305,7 +305,7 @@ def publish_report(
     import importlib.util
     import sys
 
-    from roi_reasoning.data import MissingExtra
+    from roi_reasoning.errors import MissingExtra
     from roi_reasoning.validate import check_out_dir, check_out_file
 
     first = Path(runs[0])

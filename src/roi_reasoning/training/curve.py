@@ -7,7 +7,7 @@ greedily, batched, with ``max_new_tokens`` = each exam's budget B (the project's
 training model; with ``use_vllm`` in colocate mode, the vllm policy on the trainer's own vLLM
 engine, its weights synced to the step first — ``colocated_engine``). From those outcomes, with
 no extra generation, ``validation_metrics`` takes the exam reward
-R = Σ_i p_i·1[correct_i ∧ predicted level_i = actual level_i] (DESIGN.md §1,
+R = Σ_i p_i·1[correct_i ∧ predicted level_i = actual level_i] (docs/design.md §1,
 ``rewards.get_reward``) averaged overall and per budget, the level accuracy (``metrics``' rule:
 tagged, finished, not-skipped problems) and, per budget, the share of the hardest tier's problems
 the policy refused (``refused``: \\boxed{NA} or the skip-level tag). The numbers go through the
@@ -41,7 +41,8 @@ from typing import Any
 from transformers import TrainerCallback
 
 from roi_reasoning import runfolder
-from roi_reasoning.data import ConfigError, read_records
+from roi_reasoning.data import read_records
+from roi_reasoning.errors import ConfigError
 from roi_reasoning.formats import render_prompt
 from roi_reasoning.metrics import _levels  # the level-accuracy rule of the evaluation tables
 from roi_reasoning.policies import Request
@@ -58,7 +59,7 @@ SKIP_KEY = "val/skip"  # val/skip_<hardest tier>_B<b>
 
 def refused(outcome: ProblemOutcome, top_level: int) -> bool:
     """The policy declined the problem: it answered \\boxed{NA} (status ``skipped``) or tagged it
-    with the skip level ``top_level`` (Level-top never earns reward, DESIGN.md §4)."""
+    with the skip level ``top_level`` (Level-top never earns reward, docs/design.md §4)."""
     return outcome.status == "skipped" or outcome.predicted_level == top_level
 
 

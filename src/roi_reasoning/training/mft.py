@@ -1,4 +1,4 @@
-"""Meta-Cognitive Fine-Tuning (MFT), DESIGN.md §1 stage 1: the TRL SFT run on the dataset
+"""Meta-Cognitive Fine-Tuning (MFT), docs/design.md §1 stage 1: the TRL SFT run on the dataset
 ``mft_data`` builds (the targets: tag + shortest correct solution per problem, refusals).
 
 ``MFTTrainConfig`` carries ``trl.SFTConfig``'s own field names, and its ``trainer`` mapping
@@ -64,7 +64,7 @@ class MFTTrainConfig:
     trainer: dict[str, Any] = field(default_factory=dict)  # any other SFTConfig field
 
     def __post_init__(self) -> None:
-        from roi_reasoning.data import ConfigError
+        from roi_reasoning.errors import ConfigError
         from roi_reasoning.training.trl_args import check_trainer
         from roi_reasoning.validate import check_fields
 

@@ -1,4 +1,4 @@
-"""Meta-Cognitive Fine-Tuning (MFT) data, DESIGN.md §1 stage 1: the targets and the SFT dataset.
+"""Meta-Cognitive Fine-Tuning (MFT) data, docs/design.md §1 stage 1: the targets and the SFT dataset.
 
 Targets come from the model's own profiled samples (``roi profile``): per problem, the shortest
 correct sample, tagged with the level of its own length ("tag alignment"); if no sample is
@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from roi_reasoning import runfolder
-from roi_reasoning.data import DataError, default_tiers, load_tiers
+from roi_reasoning.data import default_tiers, load_tiers
+from roi_reasoning.errors import DataError
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import HEADER_RE, leading_tag_match, refusal, render_prompt, render_tag
 from roi_reasoning.parsing import split_segments, text_completion
@@ -65,7 +66,9 @@ class MFTBuildConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        from roi_reasoning.validate import check_fields
+        """Types and ranges of every setting; ConfigError names the key. Reads no file."""
+        from roi_reasoning.data import check_tiers
+        from roi_reasoning.validate import MAX_BUDGET, check_fields, int_list
 
         check_fields(
             self,
@@ -77,6 +80,19 @@ class MFTBuildConfig:
                 "seed": (0, 2**32 - 1),
             },
         )
+        int_list(self.level_bounds, "level_bounds", 1, MAX_BUDGET, ascending=True)
+        int_list(self.budgets, "budgets", 1, MAX_BUDGET)
+        check_tiers(self.tiers)
+
+
+def check_inputs(cfg: MFTBuildConfig) -> None:
+    """What ``build_dataset`` reads and writes, checked before it writes: the profile's rows
+    (typed, read-only) and the output folder."""
+    from roi_reasoning.profiles import load_profile_rows
+    from roi_reasoning.validate import check_in_file, check_out_dir
+
+    check_out_dir(cfg.out, (runfolder.MFT_STATS,))
+    load_profile_rows(check_in_file(cfg.profile), full=True)
 
 
 def solution_body(text: str) -> str:
@@ -306,6 +322,7 @@ def build_dataset(cfg: MFTBuildConfig, tokenizer: Any = None) -> dict[str, Any]:
     atomically, ``stats.json`` (its presence marks a finished build)."""
     from roi_reasoning.runlock import hold
 
+    check_inputs(cfg)
     with hold(cfg.out):
         return _build_dataset(cfg, tokenizer)
 

@@ -22,14 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from roi_reasoning import runfolder
-from roi_reasoning.data import (
-    ConfigError,
-    DataError,
-    check_tiers,
-    default_tiers,
-    load_tiers,
-    repair_records,
-)
+from roi_reasoning.data import check_tiers, default_tiers, load_tiers, repair_records
+from roi_reasoning.errors import ConfigError, DataError
 from roi_reasoning.inputs import settings_diff
 from roi_reasoning.policies import Policy, load_policy
 from roi_reasoning.policies.methods import run_requests
@@ -53,29 +47,35 @@ class ProfileConfig:
     seed: int = 0
     grade_timeout: float = 5.0
 
-
-def check_profile_config(cfg: ProfileConfig) -> None:
-    """Types and ranges of every setting; ConfigError names the key. Writes nothing."""
-    from roi_reasoning.config import check_values
-    from roi_reasoning.validate import MAX_BUDGET, MAX_SAMPLES, MAX_SEED, float_in, int_in, int_list
-
-    check_values(ProfileConfig, asdict(cfg), "config")
-    check_tiers(cfg.tiers)
-    if not cfg.policy.strip():
-        raise ConfigError("policy", "must be a policy name or module:Class")
-    int_in(cfg.per_tier, "per_tier", 1, MAX_SAMPLES)
-    int_in(cfg.k, "k", 1, MAX_SAMPLES)
-    if cfg.per_tier * cfg.k * len(cfg.tiers) > MAX_SAMPLES:
-        raise ConfigError(
-            "k",
-            f"per_tier x k x tiers = {cfg.per_tier * cfg.k * len(cfg.tiers)} samples, "
-            f"above the limit of {MAX_SAMPLES}",
+    def __post_init__(self) -> None:
+        """Types and ranges of every setting; ConfigError names the key. Reads no file."""
+        from roi_reasoning.config import check_values
+        from roi_reasoning.validate import (
+            MAX_BUDGET,
+            MAX_SAMPLES,
+            MAX_SEED,
+            float_in,
+            int_in,
+            int_list,
         )
-    int_in(cfg.max_tokens, "max_tokens", 1, MAX_BUDGET)
-    int_list(cfg.level_bounds, "level_bounds", 1, MAX_BUDGET, ascending=True)
-    int_in(cfg.batch_size, "batch_size", 1, MAX_SAMPLES)
-    int_in(cfg.seed, "seed", 0, MAX_SEED)
-    float_in(cfg.grade_timeout, "grade_timeout", 0.001, 3600.0)
+
+        check_values(ProfileConfig, vars(self), "config")
+        check_tiers(self.tiers)
+        if not self.policy.strip():
+            raise ConfigError("policy", "must be a policy name or module:Class")
+        int_in(self.per_tier, "per_tier", 1, MAX_SAMPLES)
+        int_in(self.k, "k", 1, MAX_SAMPLES)
+        if self.per_tier * self.k * len(self.tiers) > MAX_SAMPLES:
+            raise ConfigError(
+                "k",
+                f"per_tier x k x tiers = {self.per_tier * self.k * len(self.tiers)} samples, "
+                f"above the limit of {MAX_SAMPLES}",
+            )
+        int_in(self.max_tokens, "max_tokens", 1, MAX_BUDGET)
+        int_list(self.level_bounds, "level_bounds", 1, MAX_BUDGET, ascending=True)
+        int_in(self.batch_size, "batch_size", 1, MAX_SAMPLES)
+        int_in(self.seed, "seed", 0, MAX_SEED)
+        float_in(self.grade_timeout, "grade_timeout", 0.001, 3600.0)
 
 
 def select_problems(cfg: ProfileConfig) -> list[Problem]:
@@ -97,7 +97,6 @@ def run_profile(cfg: ProfileConfig, policy: Policy | None = None, progress: bool
     """Sample, grade and append every (problem, sample) not yet in ``cfg.out``. Settings, tiers,
     the output path and the policy are checked before the output is touched."""
 
-    check_profile_config(cfg)
     out = check_out_file(cfg.out)
     problems = select_problems(cfg)
     if out.exists() and out.stat().st_size:  # resuming: its rows must be profile rows

@@ -1,4 +1,4 @@
-"""Rationality-Aware RL (RARL), DESIGN.md §1 stage 2: Dr. GRPO on whole exams with TRL.
+"""Rationality-Aware RL (RARL), docs/design.md §1 stage 2: Dr. GRPO on whole exams with TRL.
 
 Each prompt is an exam (N problems, its budget B_i stated in the ``roi`` format); the reward is
 the paper's exam reward R = Σ_i p_i·1[correct_i ∧ predicted level_i = actual level_i]
@@ -28,7 +28,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from roi_reasoning.data import ConfigError, default_tiers, load_tiers
+from roi_reasoning.data import default_tiers, load_tiers
+from roi_reasoning.errors import ConfigError
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import render_prompt
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam
@@ -132,6 +133,10 @@ class RARLConfig:
         from roi_reasoning.validate import check_fields
 
         check_fields(self, RARL_RANGES)
+        # the per-exam budgets (tokens): at least one, positive, distinct
+        budgets = self.budgets
+        if not budgets or any(int(b) <= 0 for b in budgets) or len(set(budgets)) != len(budgets):
+            raise ConfigError("budgets", f"must be distinct positive token counts, got {budgets}")
         if self.max_steps == 0:
             raise ConfigError("max_steps", "must be -1 (epochs decide) or >= 1")
         check_trainer(
@@ -143,17 +148,10 @@ class RARLConfig:
         )
 
 
-def check_budgets(budgets: list[int]) -> list[int]:
-    """The per-exam budgets (tokens), validated: at least one, positive, distinct."""
-    if not budgets or any(int(b) <= 0 for b in budgets) or len(set(budgets)) != len(budgets):
-        raise ConfigError("budgets", f"must be distinct positive token counts, got {budgets}")
-    return [int(b) for b in budgets]
-
-
 def training_exams(cfg: RARLConfig) -> list[Exam]:
     """``count`` × ``kinds`` exams, each with one of ``budgets``: a seeded shuffle of the budgets
     cycled over the exams, so every budget gets an equal share (±1)."""
-    budgets = check_budgets(cfg.budgets)
+    budgets = [int(b) for b in cfg.budgets]
     crossed = build_exams(
         load_tiers(cfg.tiers),
         n=cfg.n,
@@ -177,7 +175,7 @@ def validation_exams(cfg: RARLConfig) -> list[Exam]:
         load_tiers(cfg.val_tiers or cfg.tiers),
         n=cfg.n,
         kinds=cfg.kinds,
-        budgets=check_budgets(cfg.budgets),
+        budgets=list(cfg.budgets),
         count=cfg.val_exams,
         seed=cfg.seed + 1,
     )
@@ -213,7 +211,7 @@ def grpo_args(cfg: RARLConfig) -> dict[str, Any]:
         **top,
         "output_dir": cfg.out,
         "loss_type": "dr_grpo",  # loss / (G · max_completion_length): a constant normaliser
-        "max_completion_length": max(check_budgets(cfg.budgets)),  # then cut at each B_i
+        "max_completion_length": max(cfg.budgets),  # then cut at each B_i
         "mask_truncated_completions": False,  # a budget-cut exam keeps its (often 0) reward
         "remove_unused_columns": False,  # the reward and the cut read the `exam` column
     }

@@ -1,6 +1,6 @@
 """Mixed budgets in one Dr. GRPO run: TRL's GRPOTrainer with every rollout cut at its own exam's B_i.
 
-DESIGN.md §1 (RARL): the rollout of exam i is cut at *its own* budget B_i; tokens past B_i get
+docs/design.md §1 (RARL): the rollout of exam i is cut at *its own* budget B_i; tokens past B_i get
 neither reward nor gradient. TRL generates every completion up to one ``max_completion_length``,
 which we set to max_i B_i; ``BudgetGRPOTrainer`` then keeps only the first B_i ids of completion i
 (the end-of-sequence token counts as a token, so a completion whose EOS falls past B_i ends

@@ -34,7 +34,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from roi_reasoning.data import ConfigError
+from roi_reasoning.errors import ConfigError
 
 # Fields transformers 5 / TRL 1.x removed or renamed: a recipe written for older versions
 # gets the new name instead of "unknown field".

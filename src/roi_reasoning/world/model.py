@@ -7,16 +7,12 @@ is every problem's worked solution in order, each as ``## Problem i\\n<solution>
 tag; under the ``budget`` method's prompt (which allows it) a random ``skip_fraction`` of the
 problems is answered ``\\boxed{NA}`` instead, so the model knows what a skip looks like and goes
 on with the next problem, without learning when to skip. A small Llama (2 layers, hidden 96:
-0.35 M parameters) learns them with the loss on completion tokens only (``world.train``: a plain PyTorch loop,
-data-parallel over two threads, checkpointed so an interrupted build resumes; this is a world
-builder, not the MFT stage), for a fixed number of steps (~8 minutes on 2 idle cores).
+0.35 M parameters) learns them with the loss on completion tokens only (``world.train``: a
+plain PyTorch loop, data-parallel over two threads, checkpointed so an interrupted build
+resumes; this is a world builder, not the MFT stage), for a fixed number of steps.
 
-What it takes (measured on world seed 0, AMD EPYC; README "The embedded world"): with 85 %
-single problems and a quarter of today's steps the model solved single problems but not
-papers (it copied operands from the wrong problem); half the conversations as papers and 4×
-the steps make its in-paper accuracy match its single-problem accuracy. Hard problems were
-solved more often inside papers than alone while single hard problems were rare in training,
-so half the single conversations are hard ones.
+Half the conversations are papers and half the single conversations are hard problems: a
+model trained mostly on single problems solves them but not papers (docs/findings.md).
 
 A quality gate measures every attempt (``world.quality``: greedy singles and papers over
 held-out problems, the allocation table from a T=1 profile) against the world's specification
