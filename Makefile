@@ -27,8 +27,9 @@ setup-slow: setup
 test-all: setup-slow
 	$(BIN)/python -m pytest -q -m "not gpu and not engines"
 
+# ruff on everything; mypy type-checks src/ (settings: mypy.ini)
 lint: setup
-	$(BIN)/ruff check src tests bench && $(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench && $(BIN)/ruff format --check src tests bench && $(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format src tests bench && $(BIN)/ruff check --fix src tests bench

@@ -1,4 +1,4 @@
-"""report.py (results.json -> Markdown) and plots.py (PNG figures)."""
+"""report.writer (results.json -> Markdown) and report.plots (PNG figures)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import dataclasses
 import os
 import re
 import typing
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
@@ -19,7 +19,11 @@ from roi_reasoning.data import check_tiers
 from roi_reasoning.errors import ConfigError, DataError
 from roi_reasoning.inputs import BadValue, check_value
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+# The config classes: dataclasses (``dataclasses.fields`` and ``replace`` take them).
+T = TypeVar("T", bound="DataclassInstance")
 
 
 class YamlLoader(yaml.SafeLoader):
@@ -93,7 +97,7 @@ def check_values(cls: type, values: dict[str, Any], source: str, prefix: str = "
         raise ConfigError(prefix + exc.key, exc.detail, source) from None
 
 
-def _nested_type(hint: Any) -> type | None:
+def _nested_type(hint: Any) -> type[DataclassInstance] | None:
     """The dataclass a field holds (``world: WorldConfig``), else None."""
     return hint if isinstance(hint, type) and dataclasses.is_dataclass(hint) else None
 
@@ -133,14 +137,14 @@ def build_config(
     nested config dataclasses (``world: {seed: 3}``). Unknown keys list the valid ones, a value
     of the wrong type names its key path (``world.seed``), and a dataclass's own consistency
     check (``__post_init__``) is a ConfigError naming the nested key."""
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:
         paths = [prefix + k for k in unknown]
         raise ConfigError(paths[0], f"unknown key(s) {paths}; valid: {sorted(names)}", source)
     missing = [
         prefix + f.name
-        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        for f in dataclasses.fields(cls)
         if f.default is dataclasses.MISSING
         and f.default_factory is dataclasses.MISSING
         and f.name not in values
@@ -163,7 +167,7 @@ def load_config(cls: type[T], path: str | os.PathLike[str] | None, overrides: di
     values = load_yaml(path) if path else {}
     flags = {k: v for k, v in overrides.items() if v is not None}
     if path:  # name the file for its own values, the command line for the flags
-        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        known = {f.name for f in dataclasses.fields(cls)}
         check_values(cls, {k: v for k, v in values.items() if k in known}, str(path))
     check_values(cls, flags, "command line")
     values.update(flags)

@@ -149,7 +149,7 @@ def resolve_path(source: str) -> Path:
     return data_dir() / path
 
 
-def _row_to_problem(row: Any, path: Path | str, line: int) -> Problem:
+def _row_to_problem(row: Any, path: str | os.PathLike[str], line: int) -> Problem:
     if not isinstance(row, dict):
         raise DataError(path, line, f"expected a JSON object, got {type(row).__name__}")
     for key in ("question", "answer"):
@@ -294,7 +294,8 @@ def repair_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 def load_jsonl(path: str | os.PathLike[str]) -> list[Problem]:
     """Problems from a JSONL file, validated; duplicate ids are an error."""
-    problems, seen = [], {}
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
     for lineno, row in read_jsonl(path):
         problem = _row_to_problem(row, path, lineno)
         if problem.id in seen:

@@ -59,7 +59,8 @@ class _Pool:
     ``count`` exams are a prefix of ``count + k`` exams with the same seed."""
 
     def __init__(self, problems: list[Problem], rng: random.Random) -> None:
-        self.problems, self.rng, self.order = problems, rng, []
+        self.problems, self.rng = problems, rng
+        self.order: list[int] = []
 
     def draw(self, avoid: set[str]) -> Problem:
         for _ in range(2):
@@ -230,7 +231,8 @@ def _check_exam_row(row: object) -> None:
 
 def load_exams(path: str | os.PathLike[str]) -> list[Exam]:
     """Exams from JSONL (read-only), validated strictly; DataError names file and line."""
-    exams, seen = [], {}
+    exams: list[Exam] = []
+    seen: dict[str, int] = {}
     for lineno, row in read_jsonl(path):
         try:
             _check_exam_row(row)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -196,7 +196,7 @@ def _option_q(samples: Sequence[Sample], v_next: np.ndarray) -> np.ndarray:
     return acc / len(samples)
 
 
-def bellman_plan(budget: int, options: Sequence[dict[str, Sequence[Sample]]]) -> Plan:
+def bellman_plan(budget: int, options: Sequence[Mapping[str, Sequence[Sample]]]) -> Plan:
     """Bellman-optimal ex-ante policy of the ordered stochastic MCKP.
 
     Each problem i has named options, each an empirical distribution (equally likely samples
@@ -261,7 +261,7 @@ def attempt_probabilities(plan: Plan, samples: Sequence[Sequence[Sample]]) -> li
         nxt = np.where(solve, 0.0, left)  # skipped: tokens left unchanged
         for b in np.flatnonzero(solve & (left > 0)):
             for tokens, _ in problem:
-                nxt[max(b - int(tokens), 0)] += left[b] / len(problem)
+                nxt[max(int(b) - int(tokens), 0)] += left[b] / len(problem)
         left = nxt
     return out
 

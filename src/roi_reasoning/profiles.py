@@ -56,7 +56,8 @@ def load_profile_rows(
     A repeated (problem_id, sample) pair or an empty file is an error. DataError names file:line.
     ``allow_torn_tail``: a run's own file still being written (see ``read_record_lines``)."""
     need = ("problem_id", "tokens", "correct") + (("sample", "tier", "text") if full else ())
-    rows, seen = [], {}
+    rows: list[dict[str, Any]] = []
+    seen: dict[tuple[Any, Any], int] = {}
     for lineno, row in read_record_lines(path, allow_torn_tail=allow_torn_tail):
         _check_profile_row(path, lineno, row, need)
         if "sample" in row:

@@ -5,6 +5,7 @@ Run example: ``python -c "from roi_reasoning.records import Problem; print(Probl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ Profiles = dict[str, list[tuple[int, bool]]]  # problem id -> measured (generate
 DEFAULT_LEVEL_BOUNDS = (256, 512, 1024)  # generated tokens; Level-3 = above the last bound / skip
 
 
-def actual_level(tokens: int, bounds: tuple[int, ...] | list[int] = DEFAULT_LEVEL_BOUNDS) -> int:
+def actual_level(tokens: int, bounds: Sequence[int] = DEFAULT_LEVEL_BOUNDS) -> int:
     """Level of a segment that used ``tokens`` generated tokens: first bound >= tokens, else len(bounds)."""
     for k, bound in enumerate(bounds):
         if tokens <= bound:

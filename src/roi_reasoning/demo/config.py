@@ -114,7 +114,12 @@ class DemoConfig:
             for t in TIERS
         }
         mft_data, mft = out / runfolder.DEMO_MFT_DATA, out / runfolder.DEMO_MFT
-        common = {"level_bounds": bounds, "budgets": budgets, "seed": self.seed, "tiers": tune}
+        common: dict[str, Any] = {
+            "level_bounds": bounds,
+            "budgets": budgets,
+            "seed": self.seed,
+            "tiers": tune,
+        }
         self.mft_data = replace(
             self.mft_data,
             profile=str(out / runfolder.DEMO_PROFILE),

@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -180,7 +181,7 @@ def _run_demo(cfg: DemoConfig, progress: bool) -> Path:
         ("mft+rarl", rarl_model, RARL_METHODS),
     ):
         run = eval_config(cfg, world, name, Path(model), methods)
-        stage(f"eval {name}", lambda c=run: run_eval(c, progress=progress))
+        stage(f"eval {name}", partial(run_eval, run, progress=progress))
         runs.append(run.out)
     curve = Path(rarl.out) / runfolder.CURVE
     report = publish_report(

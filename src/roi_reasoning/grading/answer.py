@@ -317,6 +317,7 @@ def _read_number(s: str, *, mixed: bool = True) -> _Num | None:
     s = _peel_braces(s.replace("\\tfrac", "\\frac"))
     s, percent = _strip_units(s.removesuffix(".").strip())
     m = re.match(r"([+-]?)\s*(?:\\?\$)?\s*([+-]?)\s*", s)
+    assert m is not None  # every part of the pattern is optional: it matches any string
     sign_a, sign_b, body = m.group(1), m.group(2), _peel_braces(s[m.end() :])
     if sign_a and sign_b:
         return None

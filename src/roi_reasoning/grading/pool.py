@@ -197,6 +197,7 @@ class GradingPool:
         with self._cond:
             keep = worker is not None and not self.closed
             if keep:
+                assert worker is not None  # keep implies a worker
                 self._idle.append(worker)
             else:
                 self._live -= 1

@@ -68,7 +68,7 @@ def _worker_main(conn: Connection) -> None:
     """Worker loop: recv (gold, pred, seconds) -> send (kind, correct); kind in ok/timeout/error.
     After a timeout or an error the worker exits (state may be half-updated)."""
     signal.signal(signal.SIGALRM, _raise_soft_timeout)
-    reply = ("ok", False)
+    reply: tuple[str, bool | str] = ("ok", False)
     while reply[0] == "ok":
         try:
             gold, pred, seconds = conn.recv()

@@ -69,7 +69,7 @@ class Sampling:
     @classmethod
     def resolve(cls, generation_config: Any, temperature: float, **given: Any) -> Sampling:
         """``given``: top_p / top_k / repetition_penalty, None = from ``generation_config``."""
-        out = {}
+        out: dict[str, Any] = {}  # top_p / repetition_penalty floats, top_k an int
         for key, default in DEFAULT_SAMPLING.items():
             value = given.get(key)
             if value is None:

@@ -68,7 +68,8 @@ class _RowSampler:
         torch, _ = _torch()
         self.temperature, self.top_p, self.top_k = temperature, top_p, top_k
         self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
-        self.device, self.uniforms, self.step = device, None, 0
+        self.device, self.step = device, 0
+        self.uniforms: Any = None  # a (rows, UNIFORM_CHUNK) tensor once drawn
 
     def _next_uniforms(self) -> Any:
         """One uniform per row for this step, from the row's own stream: drawn UNIFORM_CHUNK

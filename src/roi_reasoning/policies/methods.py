@@ -208,9 +208,9 @@ def greedy_knapsack(
         keep = [i for i, k in enumerate(greedy_keep(levels, max(left, 0), costs)) if k]
         keeps.append(keep if left > 0 else [])
     if method.startswith("roi-"):  # a tagging model solves one problem per prompt, as it learned
-        left = [e.budget - first.tokens for e, (first, _) in zip(exams, passes, strict=True)]
+        lefts = [e.budget - first.tokens for e, (first, _) in zip(exams, passes, strict=True)]
         kept = lambda i, j, _left: j in keeps[i]  # noqa: E731
-        return _one_by_one(policy, exams, method, bounds, passes, left, kept, opts)
+        return _one_by_one(policy, exams, method, bounds, passes, lefts, kept, opts)
     subs = [
         _sub_exam(e, keep, e.budget - p[0].tokens)
         for e, p, keep in zip(exams, passes, keeps, strict=True)

@@ -351,8 +351,8 @@ class OpenAIPolicy:
             return None, _Failure(f"malformed 200 response: {self._body(exc)}", 200, True)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # "application/json" lied
             body = getattr(exc, "doc", None) or getattr(exc, "object", b"")
-            why = f"malformed 200 response: {type(exc).__name__}: {self._snippet(body)}"
-            return None, _Failure(why, 200, True)
+            reason = f"malformed 200 response: {type(exc).__name__}: {self._snippet(body)}"
+            return None, _Failure(reason, 200, True)
         why = _malformed(resp)
         if why is not None:
             return None, _Failure(f"malformed 200 response: {self._snippet(why)}", 200, True)

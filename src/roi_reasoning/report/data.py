@@ -136,10 +136,10 @@ def validate_results(data: Any, source: PathLike) -> dict[str, Any]:
         problem = _cell_problem(cell)
         if problem:
             raise DataError(source, None, f"cells[{i}].{problem}")
-        key = (cell["method"], cell["kind"], cell["budget"])
-        if key in seen:
-            raise DataError(source, None, f"cells[{i}] repeats method/kind/budget {key}")
-        seen.add(key)
+        cell_key = (cell["method"], cell["kind"], cell["budget"])
+        if cell_key in seen:
+            raise DataError(source, None, f"cells[{i}] repeats method/kind/budget {cell_key}")
+        seen.add(cell_key)
     return data
 
 
@@ -205,7 +205,7 @@ def ordered_labels(entries: Sequence[Entry]) -> list[str]:
 
 def summed_confusion(entries: Sequence[Entry]) -> list[list[int]] | None:
     """Confusion matrices (rows predicted level, cols actual) summed; None if none present."""
-    mats = [e.cell.get("confusion") for e in entries if e.cell.get("confusion")]
+    mats = [m for e in entries if (m := e.cell.get("confusion"))]
     if not mats:
         return None
     size = max(max(len(m), *(len(row) for row in m)) for m in mats)

@@ -180,8 +180,8 @@ def _best_of(
 ) -> Entry | None:
     """The entry of ``labels`` with the highest mean Score in ``column`` (first on a tie);
     None unless every one of them has the cell."""
-    found = [grid.get((label, column)) for label in labels]
-    if any(e is None for e in found):
+    found = [e for label in labels if (e := grid.get((label, column))) is not None]
+    if len(found) != len(labels):
         return None
 
     def mean(e: Entry) -> float:

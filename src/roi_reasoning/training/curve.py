@@ -45,7 +45,7 @@ from roi_reasoning.data import read_records
 from roi_reasoning.errors import ConfigError
 from roi_reasoning.formats import render_prompt
 from roi_reasoning.metrics import _levels  # the level-accuracy rule of the evaluation tables
-from roi_reasoning.policies import Request
+from roi_reasoning.policies import Policy, Request
 from roi_reasoning.records import Exam, ExamOutcome, ProblemOutcome
 from roi_reasoning.rewards import get_reward
 from roi_reasoning.scoring import score_completions
@@ -118,7 +118,7 @@ def validate(
         if engine is not None:
             from roi_reasoning.policies.vllm import VLLMPolicy
 
-            policy = VLLMPolicy(
+            policy: Policy = VLLMPolicy(
                 model=model.name_or_path, engine=engine, generation_config=model.generation_config
             )
         else:

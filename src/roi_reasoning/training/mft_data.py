@@ -200,7 +200,7 @@ class _Composer:
         while True:  # tokenization at segment boundaries can shift a count: verify the whole
             kept = [i for i, b in enumerate(chosen) if b is not None]
             fits = aligned is not None and aligned[2] <= budget
-            if fits and all(aligned[1][i] < self.top for i in kept):
+            if fits and aligned is not None and all(aligned[1][i] < self.top for i in kept):
                 return aligned[0], aligned[1]
             if not kept:
                 return None
@@ -252,7 +252,8 @@ def build_rows(cfg: MFTBuildConfig, tokenizer: Any) -> list[dict[str, Any]]:
     }
     composer = _Composer(tokenizer, cfg.level_bounds)
     top = len(cfg.level_bounds)
-    singles, refusals = [], []
+    singles: list[dict[str, Any]] = []
+    refusals: list[dict[str, Any]] = []
     for problems in tiers.values():
         for p in problems:
             budget = rng.choice(cfg.budgets)

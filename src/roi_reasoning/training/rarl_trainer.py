@@ -128,8 +128,10 @@ class BudgetGRPOTrainer(GRPOTrainer):
         # TRL returns the rewards gathered from every process, groups contiguous (its own
         # grouping: ``rewards.view(-1, num_generations)``)
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, ids)
+        assert self.model is not None  # GRPOTrainer.__init__ requires a model
         mode = "train" if self.model.training else "eval"
         group = self.num_generations if mode == "train" else self.num_generations_eval
+        assert group is not None  # GRPOTrainer sets num_generations_eval (else num_generations)
         std = group_reward_std(rewards_per_func, self.reward_weights, group)
         self._metrics[mode][GROUP_STD].append(std)
         return rewards_per_func
@@ -151,7 +153,9 @@ def _source(fn: Any) -> str:
     return inspect.getsource(fn)
 
 
-def check_trl_internals(cls: type = GRPOTrainer, *, strict_version: bool = True) -> None:
+def check_trl_internals(
+    cls: type[GRPOTrainer] = GRPOTrainer, *, strict_version: bool = True
+) -> None:
     """Raise ``RuntimeError`` naming the ``GRPOTrainer`` method whose TRL internals we rely on
     changed (signatures, the order generation → mask → reward, the Dr. GRPO normaliser).
     A TRL version outside ``TESTED_TRL`` raises when ``strict_version``, else warns."""

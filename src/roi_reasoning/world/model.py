@@ -212,7 +212,8 @@ def _train_gated(
     ``partial`` (``attempt-<k>.pt``), so an interrupted build resumes where it stopped."""
     from roi_reasoning.world.quality import measure
 
-    best, records = None, []
+    best: tuple[int, Any] | None = None  # (attempt, model)
+    records: list[dict[str, Any]] = []
     for attempt in range(cfg.attempts):
         run = attempt_config(cfg, attempt)
         model = new_model(run, tokenizer)
@@ -241,6 +242,7 @@ def _train_gated(
                 "training again from another initialisation",
                 file=sys.stderr,
             )
+    assert best is not None  # WorldConfig checks attempts >= 1: the loop ran at least once
     best[1].save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     for attempt in range(len(records)):  # the kept attempt's profile is the world's

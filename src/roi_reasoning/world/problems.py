@@ -209,7 +209,7 @@ LABELS = {
         "September:",
     ),
 }
-VERBS = {
+VERBS: dict[str, dict[str, tuple[str, ...]]] = {
     "easy": {
         "add": ("finds {v} more", "gets {v} more", "wins {v} more"),
         "sub": ("loses {v}", "gives away {v}", "breaks {v}"),

@@ -286,4 +286,6 @@ def profile_test(
         model=model, tokenizer=tokenizer, device="cpu", batch_size=64, temperature=1.0
     )
     run_profile(cfg_p, policy, progress=False)
-    return load_profiles(str(out))
+    profiles = load_profiles(str(out))
+    assert profiles is not None  # None only without a path
+    return profiles

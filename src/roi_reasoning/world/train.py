@@ -31,7 +31,8 @@ def make_batches(lengths: Sequence[int], batch_tokens: int, seed: int) -> list[l
     each (one example at least), in a seeded random order."""
     rng = random.Random(f"roi-world-batches:{seed}")
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
-    batches, cur = [], []
+    batches: list[list[int]] = []
+    cur: list[int] = []
     for i in order:
         if cur and (len(cur) + 1) * lengths[i] > batch_tokens:
             batches.append(cur)
@@ -73,7 +74,8 @@ class _Batches:
 
     def __init__(self, examples: Sequence[Example], cfg: WorldConfig) -> None:
         self.lengths = [len(p) + len(c) for p, c in examples]
-        self.cfg, self.epoch, self.todo = cfg, 0, []
+        self.cfg, self.epoch = cfg, 0
+        self.todo: list[list[int]] = []
 
     def next(self) -> list[int]:
         if not self.todo:
