@@ -176,6 +176,12 @@ def test_cli_eval_writes_results_report_and_plots(tmp_path, capsys):
     results = json.loads((out / "results.json").read_text())
     assert results["policy"]["name"] == "scripted" and "math-verify" in results["grader"]
     assert len(results["cells"]) == 2 * 3 * 2
+    # results.json is exactly the schema runfolder types (and the report checks by)
+    from roi_reasoning.runfolder import Cell, Results
+
+    assert set(results) == set(Results.__annotations__)
+    for cell in results["cells"]:
+        assert set(cell) == set(Cell.__annotations__), sorted(set(cell) ^ set(Cell.__annotations__))
 
 
 def test_cli_bad_input_exit_2(tmp_path, capsys):

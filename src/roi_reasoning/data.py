@@ -57,7 +57,7 @@ def parse_tier_arg(arg: str) -> tuple[str, TierSpec]:
     if m is None:
         raise ConfigError(
             "--tier",
-            f"bad tier {arg!r}: expected NAME=SOURCE[#level>=K], e.g. medium=math/test.jsonl#level>=3",
+            f"bad tier {arg!r}: expected NAME=SOURCE[#level>=K], e.g. medium=math500/test.jsonl#level>=3",
         )
     k = int(m["k"]) if m["k"] else None
     lo = k if m["op"] in (">=", "=") else None
@@ -128,8 +128,9 @@ def cache_root() -> Path:
 
 
 def data_dir() -> Path:
-    """The benchmark data directory: ``$ROI_DATA_DIR``, else the nearest ``shared/data`` above
-    the working directory (the layout of a checkout beside ``shared/``)."""
+    """The benchmark data directory: ``$ROI_DATA_DIR``, else the nearest ``shared/data`` or
+    ``data`` folder (holding ``README.md`` and ``gsm8k/``) at or above the working directory (the
+    layout of a checkout beside ``shared/``)."""
     env = os.environ.get("ROI_DATA_DIR")
     if env:
         return Path(env)
@@ -138,7 +139,7 @@ def data_dir() -> Path:
             if (cand / "README.md").exists() and (cand / "gsm8k").is_dir():
                 return cand
     raise FileNotFoundError(
-        "benchmark data not found: set ROI_DATA_DIR to the folder holding gsm8k/, math/, aime24/"
+        "benchmark data not found: set ROI_DATA_DIR to the folder holding gsm8k/, math500/, aime24/"
     )
 
 

@@ -1,6 +1,6 @@
 """The errors ``roi`` reports as one ``error: ...`` line and exit code 2 (``cli.main``): bad
 input (``DataError``, named by file and line), a bad setting (``ConfigError``, named by its key),
-a run folder another process writes (``RunBusy``) and a training run that diverged
+a run folder another process writes (``RunBusy``) and a training run that stopped
 (``TrainingError``). Anything else is a bug and shows its traceback.
 
 Run example: ``python -c "from roi_reasoning.errors import DataError; print(DataError('x.jsonl', 3, 'bad'))"``
@@ -41,4 +41,5 @@ class RunBusy(DataError):
 
 
 class TrainingError(ValueError):
-    """A training stage stopped: its loss or weights stopped being finite numbers."""
+    """A training stage stopped: its loss, gradient norm or weights stopped being finite, or it
+    saved a model folder without weights (``training.checkpoints``)."""

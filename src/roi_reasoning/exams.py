@@ -163,7 +163,7 @@ def build_exams(
 
 def write_exams(exams: Sequence[Exam], path: str | os.PathLike[str]) -> None:
     """Write exams JSONL atomically: a kill mid-write leaves the previous file intact."""
-    from roi_reasoning.validate import atomic_write_text
+    from roi_reasoning.runfolder import atomic_write_text
 
     atomic_write_text(
         path, "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in exams)

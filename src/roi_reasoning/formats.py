@@ -2,8 +2,8 @@
 
 Methods: ``roi`` (budget, level meanings, tag and NA rules), ``base`` (plain step-by-step),
 ``budget`` (states B, allows NA, no tags), ``plan-and-solve``, ``least-to-most``, ``tags-only``
-(first pass of Greedy Knapsack: tags, no solving). Every format asks for a ``## Problem i``
-header per problem so the parser can segment the response.
+(first pass of Greedy Knapsack and the planner: tags, no solving). Every format asks for a
+``## Problem i`` header per problem so the parser can segment the response.
 
 Run example: ``python -c "from roi_reasoning.formats import render_prompt; help(render_prompt)"``
 """

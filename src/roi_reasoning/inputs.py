@@ -115,18 +115,3 @@ def read_json_file(path: str | os.PathLike[str], what: str = "a JSON file") -> A
         raise DataError(path, exc.line, f"unreadable as {what}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise DataError(path, None, f"unreadable as {what}: not UTF-8 ({exc.reason})") from None
-
-
-def settings_diff(
-    path: str | os.PathLike[str], mine: dict[str, Any], ignore: tuple[str, ...] = ()
-) -> tuple[dict[str, Any], list[str]] | None:
-    """The settings record a run wrote at ``path`` and the keys (sorted, ``ignore`` left out)
-    whose values differ from ``mine``; None when there is no record yet. A record that is not
-    a JSON mapping is a DataError naming the file (a rerun must not guess)."""
-    if not os.path.exists(path):
-        return None
-    theirs = read_json_file(path, "a settings record of this run (use another --out)")
-    if not isinstance(theirs, dict):
-        raise DataError(path, None, "not a settings record of this run; use another --out")
-    keys = (set(theirs) | set(mine)) - set(ignore)
-    return theirs, sorted(k for k in keys if theirs.get(k) != mine.get(k))

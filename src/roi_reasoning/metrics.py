@@ -38,8 +38,8 @@ from roi_reasoning.knapsack import (
 )
 from roi_reasoning.records import STATUSES, ExamOutcome, Profiles
 
-# (problem ids and points in exam order, budget) -> (hindsight V*, Bellman V): the same exam
-# appears once per method (and per run), and its oracles depend only on this key
+# (problem ids and points in exam order, budget) -> ``allocation_values`` of that exam: the same
+# exam appears once per method (and per run), and its oracles depend only on this key
 OracleCache = dict[tuple[tuple[tuple[str, float], ...], int], dict[str, Any]]
 
 

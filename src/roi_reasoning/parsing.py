@@ -160,9 +160,9 @@ def _ids(value: Any) -> set[int]:
     return {int(v) for v in value} if isinstance(value, (list, tuple, set)) else {int(value)}
 
 
-# Tokenizer → the EOS ids of the model it serves (its generation_config's), registered by the
-# policies and the trainers so every path that measures a completion with that tokenizer
-# (rewards, MFT targets, eval) stops at the same ids as generation did.
+# Tokenizer → the EOS ids of the model it serves (its generation_config's), registered by the hf
+# and vllm policies and the RARL trainer so every path that measures a completion with that
+# tokenizer (rewards, MFT targets, eval) stops at the same ids as generation did.
 _MODEL_EOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -215,8 +215,8 @@ def _decoder(tokenizer: Any) -> Decode:
 
 def _pieces(tokenizer: Any, ids: list[int]) -> tuple[str, list[str]] | None:
     """(full decode, per-token decodes) in batched calls, or None for slow tokenizers. The Rust
-    backend is called directly when there is one: transformers' per-call Python overhead was
-    80 % of the RARL reward's time (bench/grpo_reward.py)."""
+    backend is called directly when there is one, skipping transformers' per-call Python
+    overhead (bench/grpo_reward.py; docs/findings.md §8)."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is not None:  # same text as decode(..., clean_up_tokenization_spaces=False)
         full = backend.decode(ids, skip_special_tokens=True)

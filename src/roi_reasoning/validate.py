@@ -1,5 +1,5 @@
 """Input checks shared by the CLI and the stage runners: typed config values, ranges, output
-paths that must be writable before anything is written, atomic writes, input digests, and the
+paths that must be writable before anything is written, input digests, and the
 size limits that keep a run inside memory.
 
 Every check raises ``ConfigError`` (a setting, named by its key path) or ``DataError`` (a file,
@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import tempfile
 import types
 import typing
 from collections.abc import Sequence
@@ -22,13 +21,13 @@ from typing import Any
 
 from roi_reasoning.errors import ConfigError, DataError
 
-# Sizes (DESIGN §5: bad input is refused up front, never half-run). A budget is generated tokens
-# of one exam; no policy generates a million tokens for one prompt, and the oracle's DP tables
-# grow with it (knapsack.MEMORY_LIMIT bounds those separately).
+# Sizes (docs/design.md §5: bad input is refused up front, never half-run). A budget is generated
+# tokens of one exam; no policy generates a million tokens for one prompt, and the oracle's DP
+# tables grow with it (knapsack.MEMORY_LIMIT bounds those separately).
 MAX_BUDGET = 1_000_000  # tokens per exam
 MAX_EXAMS = 100_000  # exams per file (count x kinds x budgets), ~3 KB of JSONL each: ~300 MB
 MAX_PROBLEMS = 1_000  # problems per exam (N)
-MAX_SAMPLES = 100_000  # profile: per_tier x k is bounded by MAX_EXAMS as well
+MAX_SAMPLES = 100_000  # samples of one profile run (per_tier x k x tiers)
 MAX_POINTS = 1e6  # points per problem: sums over 100,000 exams stay finite
 MAX_SEED = 2**32 - 1  # numpy's and torch's seed range (a negative seed fails in numpy)
 
@@ -243,24 +242,6 @@ def check_in_file(path: str | os.PathLike[str]) -> Path:
         raise DataError(p, None, "is not a regular file")
     if not os.access(p, os.R_OK):
         raise DataError(p, None, "file is not readable")
-    return p
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder + ``os.replace``:
-    readers see the old file or the new one, never a partial one (a kill mid-write included)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return p
 
 

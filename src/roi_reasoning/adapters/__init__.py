@@ -5,7 +5,7 @@ Both engines hand the reward a *decoded* response, so tokens are re-counted with
 tokenizer (``parsing.text_completion``): EOS is counted when the model finished by itself, and
 the completion is cut at its exam's budget B like generation would be.
 
-Run example: ``roi export verl --tokenizer runs/mft/final --out data/roi_exams.parquet``
+Run example: ``roi export verl --tokenizer runs/demo/mft/final --out data/roi_exams.parquet``
 """
 
 from __future__ import annotations

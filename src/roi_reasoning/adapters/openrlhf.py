@@ -1,15 +1,17 @@
-"""OpenRLHF adapter: a ``reward_func(queries, prompts, labels)`` for ``--remote_rm_url`` files.
+"""OpenRLHF adapter: a ``reward_func(queries, prompts, labels)`` for ``--reward.remote_url`` files
+(``--remote_rm_url`` before OpenRLHF 0.11).
 
 OpenRLHF (0.11: ``openrlhf.utils.agent.SingleTurnAgentExecutor``) imports this file by path,
 calls ``reward_func`` with the query (prompt + response decoded *with* special tokens), the
 prompt and the dataset's label, and reads ``{"rewards", "scores", "extra_logs"}`` from the
 result. The label is the exam: its JSON (``rewards.exam_column``) or the ``extra_info`` dict of
-``roi export verl`` rows (``--label_key extra_info``), which also names the tokenizer and level
-bounds. ``ROI_TOKENIZER`` (the policy's model folder) and ``ROI_LEVEL_BOUNDS`` ("256,512,1024")
-override those. A response ending in the tokenizer's EOS finished by itself (EOS is counted);
-one without was cut by ``--generate_max_len``.
+``roi export verl`` rows (``--data.label_key extra_info``; ``--label_key`` before 0.11), which
+also names the tokenizer and level bounds. ``ROI_TOKENIZER`` (the policy's model folder) and
+``ROI_LEVEL_BOUNDS`` ("256,512,1024") override those. A response ending in the tokenizer's EOS
+finished by itself (EOS is counted); one without was cut by the generation length limit
+(``--rollout.max_new_tokens``; ``--generate_max_len`` before 0.11).
 
-Run example: ``ROI_TOKENIZER=runs/mft/final python -m openrlhf.cli.train_ppo_ray ... --remote_rm_url src/roi_reasoning/adapters/openrlhf.py``
+Run example: ``ROI_TOKENIZER=runs/demo/mft/final python -m openrlhf.cli.train_ppo_ray ... --reward.remote_url src/roi_reasoning/adapters/openrlhf.py``
 """
 
 from __future__ import annotations

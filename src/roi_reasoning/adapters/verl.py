@@ -9,7 +9,7 @@ response without special tokens, so EOS is counted as finished. Keep
 ``data.max_response_length`` >= the largest exam budget: a response verl cuts earlier looks
 finished here. Checked against verl 0.9.1 by ``tests/test_engines_slow.py`` (``make test-verl``).
 
-Run example: ``roi export verl --tokenizer runs/mft/final --budgets 512 --out data/train.parquet``
+Run example: ``roi export verl --tokenizer runs/demo/mft/final --budgets 512 --out data/train.parquet``
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``roi exams``, ``roi grade``, ``roi oracle`` and ``roi report`` work without them.
 
 Errors: bad input (``DataError``: file:line; ``ConfigError``: the setting, a missing extra
-included), a run folder another process writes and a diverged training run
+included), a run folder another process writes (``RunBusy``) and a training run that stopped
 (``TrainingError``) are one ``error: ...`` line and exit code 2; an OS error on a path is one line, exit 2;
 Ctrl-C exits 130. Anything else is a bug and shows its traceback.
 

@@ -22,7 +22,7 @@ from roi_reasoning.cli.args import (
 
 
 def show_report(runs: Sequence[str], out: str | Path | None = None, **kwargs) -> Path:
-    """``report.publish_report``, then the report on stdout."""
+    """``report.writer.publish_report``, then the report on stdout."""
     from roi_reasoning.report.writer import publish_report
 
     path = publish_report(runs, out=out, **kwargs)

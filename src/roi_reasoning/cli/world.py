@@ -1,5 +1,6 @@
-"""``roi world build|data``: write the world's problem files, build (or find) its base model.
-Heavy imports (torch) stay inside the handlers.
+"""``roi world build|ship|data``: build (or find) the world's base model, copy a build into the
+package as the shipped world, write the world's problem files. Heavy imports (torch) stay inside
+the handlers.
 
 Run example: ``roi world build --out ~/.cache/roi-reasoning/world`` (prints the model folder)
 """
@@ -111,7 +112,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     shipping.set_defaults(handler=cmd_world_ship)
     data = actions.add_parser("data", help="write the tier JSONL files only (no torch)")
     data.add_argument(
-        "--out", required=True, help="folder for easy/medium/hard(.train|.test).jsonl"
+        "--out", required=True, help="folder for easy/medium/hard(.train|.test|.tune).jsonl"
     )
     data.add_argument("--config", help="YAML with WorldConfig keys")
     data.add_argument("--seed", type=int)

@@ -9,10 +9,10 @@
   profiling sizes, the generation batch).
 
 Every key is reachable with ``--set`` (``rarl.beta=0.1``, ``mft.max_steps=300``,
-``world.seed=3``). The demo sets the sections' paths from ``--out``, their budgets and level
-bounds from ``world.*`` and their seeds from ``seed``; setting one of those is refused
-(``DERIVED``). Each section checks its own numbers when it is made (its ``__post_init__``);
-the demo checks only what it adds.
+``world.seed=3``). The demo sets the sections' paths from ``--out``, their tiers (the world's
+tune split), budgets and level bounds from ``world.*`` and their seeds from ``seed``; setting
+one of those is refused (``DERIVED``). Each section checks its own numbers when it is made (its
+``__post_init__``); the demo checks only what it adds.
 
 Run example: ``python -c "from roi_reasoning.demo.config import demo_config; print(demo_config('runs/demo', sets=['rarl.beta=0.1']).rarl.beta)"``
 """
@@ -214,8 +214,7 @@ def record_settings(cfg: DemoConfig) -> None:
     """Record the settings in ``<out>/demo.json`` (atomically); refuse a rerun with other
     settings (cached stages would otherwise mix two configurations). Paths under ``out`` are
     not compared: ``X``, ``X/`` and a moved folder are the same run."""
-    from roi_reasoning.inputs import settings_diff
-    from roi_reasoning.validate import atomic_write_text
+    from roi_reasoning.runfolder import atomic_write_text, settings_diff
 
     record = json.loads(json.dumps(asdict(replace(cfg, out=".")), default=list))
     path = Path(cfg.out) / runfolder.DEMO

@@ -40,7 +40,7 @@ T = TypeVar("T")
 # Base-model baselines beyond `base` are left out of the timed demo: the world model ignores
 # instructions, so Plan-and-Solve and Least-to-Most score as base, and it writes no tags, so
 # Greedy Knapsack and the planner on its own tags have nothing to plan with
-# (docs/findings.md). Their MFT-tag versions are evaluated.
+# (docs/findings.md §6). Their MFT-tag versions are evaluated.
 BASELINES = ["base"]
 MFT_METHODS = ["roi", "roi-greedy-knapsack", "roi-planner"]
 RARL_METHODS = ["roi"]
@@ -156,11 +156,11 @@ def run_demo(cfg: DemoConfig, progress: bool = True) -> Path:
 def _run_demo(cfg: DemoConfig, progress: bool) -> Path:
     from roi_reasoning.evaluation.evaluate import run_eval
     from roi_reasoning.report.writer import publish_report
+    from roi_reasoning.runfolder import atomic_write_text
     from roi_reasoning.training.mft import train as train_mft
     from roi_reasoning.training.mft_data import build_dataset
     from roi_reasoning.training.profiling import run_profile
     from roi_reasoning.training.rarl import train as train_rarl
-    from roi_reasoning.validate import atomic_write_text
     from roi_reasoning.world import build_world_model
 
     record_settings(cfg)

@@ -35,19 +35,18 @@ from roi_reasoning.data import (
 from roi_reasoning.errors import ConfigError, DataError
 from roi_reasoning.exams import build_exams, check_build_args, load_exams
 from roi_reasoning.grading import GRADER
-from roi_reasoning.inputs import settings_diff
 from roi_reasoning.metrics import compute_cells
 from roi_reasoning.policies import Policy, load_policy
 from roi_reasoning.policies.methods import SINGLE_PASS, get_method, run_method
 from roi_reasoning.profiles import load_profiles
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, ExamOutcome
+from roi_reasoning.runfolder import atomic_write_text, settings_diff
 from roi_reasoning.runlock import hold
 from roi_reasoning.scoring import score_completions
 from roi_reasoning.validate import (
     MAX_BUDGET,
     MAX_EXAMS,
     MAX_SEED,
-    atomic_write_text,
     check_in_file,
     check_out_dir,
     float_in,
@@ -58,7 +57,7 @@ from roi_reasoning.validate import (
 )
 
 ACCOUNTING = (
-    "The budget counts generated tokens only (headers, tags and answers included), with the "
+    "The budget counts generated tokens only (headers, tags, answers and EOS included), with the "
     "policy's tokenizer; a problem's tokens are the generated tokens whose first character lies "
     "in its segment; text outside any problem's segment counts against the budget only."
 )

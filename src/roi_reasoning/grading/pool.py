@@ -15,8 +15,8 @@ script is not run twice) and it works from threads and daemonic processes. A wor
 ``timeout`` seconds (a SIGALRM timer in its own main thread raises inside sympy); one deaf to it
 (stuck in C code that never checks signals) is killed by the parent ``KILL_GRACE_S`` later.
 Workers are reused, and sympy's caches make a few verdicts on nonsense input (``\\infty \\infty
-e`` vs ``26\\pi``) depend on a worker's earlier cases; on real answers they do not (1,200 MATH
-pairs graded in two orders agree). :class:`GradingPool` is the pool (context manager, ``stats``);
+e`` vs ``26\\pi``) depend on a worker's earlier cases; on real answers they do not
+(docs/findings.md §8). :class:`GradingPool` is the pool (context manager, ``stats``);
 :func:`default_pool` is a lazily created module-level one, closed at exit, which
 ``roi_reasoning.grading.grade``/``grade_many`` use. POSIX only.
 """
@@ -39,7 +39,7 @@ from roi_reasoning.grading.answer import REASONS, Grade, _fast_grade
 from roi_reasoning.grading.worker import _recv_exact
 
 KILL_GRACE_S = 0.3  # seconds past the timeout before the parent kills a stuck worker
-START_TIMEOUT_S = 60.0  # a fresh zygote imports sympy once (about 1 s; more on a slow box)
+START_TIMEOUT_S = 60.0  # seconds for a fresh zygote to import and warm math-verify and sympy
 
 
 def default_workers() -> int:

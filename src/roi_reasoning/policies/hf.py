@@ -134,7 +134,7 @@ class HFPolicy:
     seed: int = 0
     # transformers' KV cache for generate: None = its default (a dynamic cache grown by one
     # torch.cat per layer and step, O(length) copies each); "static" preallocates prompt + budget
-    # once (bench/rollout_throughput.py compares both; docs/findings.md quotes it).
+    # once (bench/rollout_throughput.py compares both; docs/findings.md §5 quotes it).
     cache_implementation: str | None = None
     name: str = field(default="", repr=False)
 

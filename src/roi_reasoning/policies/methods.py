@@ -12,8 +12,7 @@
 - ``roi-greedy-knapsack``, ``roi-planner``: the same, with both passes in the ``roi`` format —
   pass 1 one single-problem prompt per problem, its level read from the tag that opens the
   answer; pass 2 the kept problems one per prompt, as such a model learned — for models that
-  learned to tag (MFT/RARL) but not the
-  ``tags-only`` instruction.
+  learned to tag (MFT/RARL) but not the ``tags-only`` instruction.
 - ``package.module:function``: a method of your own (``get_method``).
 
 ``run_requests`` is the one render → Request → generate → score loop (evaluation, profiling and
@@ -294,8 +293,8 @@ def planner(
     return _one_by_one(policy, exams, method, bounds, passes, left, plan, opts)
 
 
-# The solve pass's prompt: ``base`` for instruct models, ``roi`` for tagging models (an MFT
-# model asked in the ``base`` format writes a skip for every problem: measured on the demo).
+# The solve pass's prompt: ``base`` for instruct models, ``roi`` for tagging models (why not
+# ``base`` for an MFT model: docs/findings.md §6).
 SOLVE_FORMAT = {
     "greedy-knapsack": "base",
     "planner": "base",

@@ -176,7 +176,7 @@ class OpenAIPolicy:
     concurrency: int = 8
     max_retries: int = 5  # retries after the first attempt
     timeout: float = 600.0  # seconds per attempt
-    backoff_base: float = 1.0  # seconds; attempt k waits ~base * 2**k, jittered, capped
+    backoff_base: float = 1.0  # seconds; after attempt k: ~base * 2**(k-1), jittered, capped
     backoff_max: float = 60.0
 
     def __post_init__(self) -> None:

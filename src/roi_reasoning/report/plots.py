@@ -2,11 +2,11 @@
 the RARL learning curve (``plot_curve``: train and validation exam reward per optimizer step,
 and the hardest tier's validation skip rate and the zero-variance groups when logged).
 
-matplotlib is optional (``pip install roi-reasoning[plots]``) and imported inside
-``write_plots``. Figures are drawn on the Agg canvas through matplotlib's object API, so no
+matplotlib is optional (``pip install roi-reasoning[plots]``) and imported only when a figure is
+drawn (``_matplotlib``). Figures are drawn on the Agg canvas through matplotlib's object API, so no
 pyplot state is touched (nothing to close, no display needed, the caller's backend untouched).
 
-Run example: ``roi report runs/demo --plots``
+Run example: ``roi report runs/demo/eval/base runs/demo/eval/mft --plots``
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ statuses, and level accuracy per cell and pooled with the confusion per method (
 beyond the main table live in ``report.sections``). Pure: no torch, transformers or matplotlib (PNGs
 are ``roi_reasoning.report.plots``).
 
-Run example: ``roi report runs/demo``
+Run example: ``roi report runs/demo/eval/base runs/demo/eval/mft runs/demo/eval/mft+rarl``
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from roi_reasoning.report.sections import (
 from roi_reasoning.report.sections import md as _md
 from roi_reasoning.report.sections import num as _num
 from roi_reasoning.report.sections import table as _table
-from roi_reasoning.validate import atomic_write_text
+from roi_reasoning.runfolder import atomic_write_text
 
 __all__ = [
     "Entry",

@@ -1,5 +1,5 @@
-"""RARL learning curve: train exam reward and its spread per logged step, held-out greedy
-validation reward and refusals.
+"""RARL learning curve: train exam reward and its spread per logged step, greedy validation
+reward and refusals on fixed validation exams.
 
 ``CurveCallback`` (a ``transformers.TrainerCallback``) runs ``validate`` every ``val_every``
 optimizer steps (and at step 0, before any update): the policy answers fixed validation exams
@@ -7,15 +7,16 @@ greedily, batched, with ``max_new_tokens`` = each exam's budget B (the project's
 training model; with ``use_vllm`` in colocate mode, the vllm policy on the trainer's own vLLM
 engine, its weights synced to the step first — ``colocated_engine``). From those outcomes, with
 no extra generation, ``validation_metrics`` takes the exam reward
-R = Σ_i p_i·1[correct_i ∧ predicted level_i = actual level_i] (docs/design.md §1,
-``rewards.get_reward``) averaged overall and per budget, the level accuracy (``metrics``' rule:
-tagged, finished, not-skipped problems) and, per budget, the share of the hardest tier's problems
-the policy refused (``refused``: \\boxed{NA} or the skip-level tag). The numbers go through the
-trainer's ``log`` (so ``report_to: tensorboard`` records ``val/reward``, ``val/reward_B<b>``,
-``val/level_accuracy`` and ``val/skip_<tier>_B<b>`` next to TRL's own ``reward``, ``reward_std``
-(std of the train exam rewards over the whole batch), ``frac_reward_zero_std`` (share of groups
-with zero reward variance), ``kl`` (when beta > 0) and ``rarl_trainer``'s ``reward_group_std``
-(mean std within a group)), and one row per logged step is appended to ``<out>/curve.jsonl``::
+R = Σ_i p_i·1[correct_i ∧ predicted level_i = actual level_i ∧ predicted level_i < top]
+(docs/design.md §1, ``rewards.get_reward``) averaged overall and per budget, the level accuracy
+(``metrics``' rule: tagged, finished, not-skipped problems) and, per budget, the share of the
+hardest tier's problems the policy refused (``refused``: \\boxed{NA} or the skip-level tag).
+The numbers go through the trainer's ``log`` (so ``report_to: tensorboard`` records
+``val/reward``, ``val/reward_B<b>``, ``val/level_accuracy`` and ``val/skip_<tier>_B<b>`` next to
+TRL's own ``reward``, ``reward_std`` (std of the train exam rewards over the whole batch),
+``frac_reward_zero_std`` (share of groups with zero reward variance), ``kl`` (when beta > 0) and
+``rarl_trainer``'s ``reward_group_std`` (mean std within a group)), and one row per logged step
+is appended to ``<out>/curve.jsonl``::
 
     {"step": 10, "train_reward": 0.81, "train_reward_std": 0.52, "train_reward_group_std": 0.4,
      "frac_zero_std": 0.25, "kl": 0.01, "val_reward": 0.75, "val_reward_by_budget": {"128": 0.5},
@@ -24,7 +25,7 @@ with zero reward variance), ``kl`` (when beta > 0) and ``rarl_trainer``'s ``rewa
 A value TRL or the validation did not log this step is null (an empty mapping for the per-budget
 ones); older files hold only step, train_reward, val_reward and val_reward_by_budget, and every
 reader treats a missing key as not logged.
-``plots.plot_curve`` turns that file into a PNG (``roi report`` embeds it).
+``report.plots.plot_curve`` turns that file into a PNG (``roi report`` embeds it).
 
 Run example: ``python -c "from roi_reasoning.report.plots import plot_curve as p; p('runs/demo/rarl/curve.jsonl', 'curve.png')"``
 """
@@ -48,9 +49,9 @@ from roi_reasoning.metrics import _levels  # the level-accuracy rule of the eval
 from roi_reasoning.policies import Policy, Request
 from roi_reasoning.records import Exam, ExamOutcome, ProblemOutcome
 from roi_reasoning.rewards import get_reward
+from roi_reasoning.runfolder import atomic_write_text
 from roi_reasoning.scoring import score_completions
 from roi_reasoning.training.rarl_trainer import GROUP_STD
-from roi_reasoning.validate import atomic_write_text
 
 VAL_KEY = "val/reward"
 LEVEL_KEY = "val/level_accuracy"

@@ -23,8 +23,8 @@ a processed dataset): the prompt through the policy's chat template, the complet
 template's end of turn too unless the target was cut at its budget (generation never writes
 it there). ``mft.train`` runs SFT on it.
 
-Run example: ``roi mft build --profile runs/profile.jsonl --tokenizer runs/world/base --out runs/mft-data``
-(then ``roi mft train --config configs/mft/world.yaml``, ``mft.py``)
+Run example: ``roi mft build --profile runs/demo/profile.jsonl --tokenizer runs/demo/world --out runs/demo/mft-data``
+(then ``roi mft train --config configs/mft/world.yaml``, ``training/mft.py``)
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ class MFTBuildConfig:
     out: str  # output folder (datasets.save_to_disk) + stats.json
     tiers: dict[str, dict[str, Any]] = field(default_factory=default_tiers)
     level_bounds: list[int] = field(default_factory=lambda: list(DEFAULT_LEVEL_BOUNDS))
-    budgets: list[int] = field(default_factory=lambda: [512, 1024])  # drawn per example
-    exams: int = 200  # multi-problem exams (groups × paper kinds)
+    # tokens: one drawn per single-problem row; exam rows are drawn at every budget
+    budgets: list[int] = field(default_factory=lambda: [512, 1024])
+    exams: int = 200  # multi-problem exam rows at most (papers of every kind and budget)
     n: int = 3  # problems per exam
     max_na_share: float = 0.5  # cap on refusal share among single-problem targets
     # False (the paper's MFT): each problem's own target in order, cut at the budget; the budget
@@ -332,7 +333,7 @@ def _build_dataset(cfg: MFTBuildConfig, tokenizer: Any) -> dict[str, Any]:
     import datasets
     from transformers import AutoTokenizer
 
-    from roi_reasoning.validate import atomic_write_text
+    from roi_reasoning.runfolder import atomic_write_text
 
     tokenizer = tokenizer or AutoTokenizer.from_pretrained(cfg.tokenizer)
     rows = build_rows(cfg, tokenizer)

@@ -3,11 +3,12 @@
 Each problem is posed alone (a one-problem exam in the ``base`` format, budget = the generation
 cap in tokens) K times; every sample is written as one JSONL record as soon as it is graded,
 so a rerun resumes without losing or doubling samples. The table feeds MFT targets
-(``mft.build``) and the oracle / planner (``--profiles`` of ``roi eval``, read by ``profiles.load_profiles``).
+(``training.mft_data``, ``roi mft build``), the planner (``--profiles`` of ``roi eval``) and the
+oracle (``--oracle-profiles``, else ``--profiles``), read by ``profiles.load_profiles``.
 
 Record: ``{"problem_id", "tier", "sample", "tokens", "correct", "status", "answer", "text"}``.
 
-Run example: ``roi profile --policy hf --policy-arg model=runs/world/base --k 4 --max-tokens 256 --out runs/profile.jsonl``
+Run example: ``roi profile --policy hf --policy-arg model=runs/demo/world --k 4 --max-tokens 256 --out runs/profile.jsonl``
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from typing import Any
 from roi_reasoning import runfolder
 from roi_reasoning.data import check_tiers, default_tiers, load_tiers, repair_records
 from roi_reasoning.errors import ConfigError, DataError
-from roi_reasoning.inputs import settings_diff
 from roi_reasoning.policies import Policy, load_policy
 from roi_reasoning.policies.methods import run_requests
 from roi_reasoning.profiles import load_profile_rows
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, Problem, actual_level
+from roi_reasoning.runfolder import atomic_write_text, settings_diff
 from roi_reasoning.runlock import hold
-from roi_reasoning.validate import atomic_write_text, check_out_file
+from roi_reasoning.validate import check_out_file
 
 
 @dataclass

@@ -1,16 +1,17 @@
 """Rationality-Aware RL (RARL), docs/design.md §1 stage 2: Dr. GRPO on whole exams with TRL.
 
 Each prompt is an exam (N problems, its budget B_i stated in the ``roi`` format); the reward is
-the paper's exam reward R = Σ_i p_i·1[correct_i ∧ predicted level_i = actual level_i]
-(``rewards.make_reward("exam", ...)``); the advantage is R − group mean with no std scaling
-(``loss_type="dr_grpo"``, ``scale_rewards="none"``); KL off by default (``beta=0``).
+the paper's exam reward R = Σ_i p_i·1[correct_i ∧ predicted level_i = actual level_i ∧
+predicted level_i < top] (``rewards.make_reward("exam", ...)``); the advantage is R − group mean
+with no std scaling (``loss_type="dr_grpo"``, ``scale_rewards="none"``); KL off by default
+(``beta=0``).
 
 Budgets are mixed in one run: each exam gets one of ``budgets`` (seeded, balanced), generation is
 capped at max(budgets) (``max_completion_length``) and ``rarl_trainer.BudgetGRPOTrainer`` cuts
 every completion at its own exam's B_i before the reward and the loss, so tokens past B_i get
 neither reward nor gradient while Dr. GRPO keeps its constant normaliser (max(budgets)).
-``training.curve`` logs the held-out greedy validation reward every ``val_every`` steps and writes
-``<out>/curve.jsonl`` (``plots.plot_curve`` draws it).
+``training.curve`` logs the greedy validation reward on fixed exams every ``val_every`` steps and
+writes ``<out>/curve.jsonl`` (``report.plots.plot_curve`` draws it).
 
 ``RARLConfig``'s TRL settings carry ``trl.GRPOConfig``'s own field names; its ``trainer`` mapping
 passes any other GRPOConfig field through, checked before anything runs (``trl_args``), except

@@ -14,7 +14,7 @@ Where we hook, and why there (TRL 1.16, ``trl/trainer/grpo_trainer.py``):
   them: the decoded completion text, the length / ``clipped_ratio`` metrics, ``completion_mask``
   (ones over each list, zero padding), the ``completion_ids`` the reward functions receive, and
   the sampling logprobs of vLLM's importance-sampling correction. Cutting the lists there makes all
-  of them agree, with no copy of TRL's 400-line ``_generate_and_score_completions``. Positions past
+  of them agree, with no copy of TRL's long ``_generate_and_score_completions``. Positions past
   B_i become padding with mask 0, so the per-token loss there is multiplied by 0: zero gradient.
 - ``_generate_and_score_completions(inputs)`` is the last place that sees the dataset rows; we
   only read each row's ``exam`` column (the same JSON the reward reads) into the list of budgets,
@@ -196,7 +196,7 @@ def check_trl_internals(
     loss = _source(cls._compute_loss)
     if "per_token_loss.size(0) * self.max_completion_length" not in loss:
         fail("_compute_loss", "dr_grpo no longer divides by the constant max_completion_length")
-    # rarl_curve.colocated_engine validates on TRL's vLLM engine after the same weight sync
+    # training.curve.colocated_engine validates on TRL's vLLM engine after the same weight sync
     sync = "if self.state.global_step != self._last_loaded_step:"
     if sync not in _source(cls._generate_single_turn):
         fail("_generate_single_turn", "vLLM weight sync no longer tagged by _last_loaded_step")

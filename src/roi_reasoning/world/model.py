@@ -12,7 +12,7 @@ plain PyTorch loop, data-parallel over two threads, checkpointed so an interrupt
 resumes; this is a world builder, not the MFT stage), for a fixed number of steps.
 
 Half the conversations are papers and half the single conversations are hard problems: a
-model trained mostly on single problems solves them but not papers (docs/findings.md).
+model trained mostly on single problems solves them but not papers (docs/design.md §6).
 
 A quality gate measures every attempt (``world.quality``: greedy singles and papers over
 held-out problems, the allocation table from a T=1 profile) against the world's specification
@@ -354,8 +354,8 @@ def build_world_model(
 ) -> Path:
     """Folder ``<out_dir>/<config hash>`` with the world model, tokenizer, tier files and
     ``world.json``. A complete folder is returned as it is; the config of the build shipped in
-    the package (``world.shipped``) is installed from it; any other is built (~11 minutes per
-    training attempt on 2 idle cores). ``out_dir`` defaults to ``default_cache_dir()``;
+    the package (``world.shipped``) is installed from it; any other is built (trained and
+    gated; build times: docs/findings.md §1). ``out_dir`` defaults to ``default_cache_dir()``;
     ``force`` trains even when a complete or a shipped build exists."""
     from roi_reasoning.world.shipped import install_shipped, shipped_config_hash
 

@@ -14,9 +14,8 @@ header ``## Problem i`` included, default bounds 48/96/192):
   side, ``It lands tails. 10 + 5 = 15.``) (113-160
   tokens: Level-2). A model learns the chain reliably but can only guess the coin:
   a hard problem is a gamble that pays about one time in two, whatever the model's size or
-  training — success is uncertain ex ante, as the paper's knapsack assumes. (Chains alone were
-  solved 62 % to 100 % of the time depending on how much the model trained on them; harder
-  arithmetic, never.)
+  training — success is uncertain ex ante, as the paper's knapsack assumes (why a coin and not
+  harder arithmetic: docs/findings.md §1).
 
 With the default budgets the three problems of a paper never fit the tight budget (160)
 together and always fit the loose one (320): at the tight budget the hard problem is worth
@@ -87,8 +86,8 @@ class WorldConfig:
     test_size: int = 200  # held-out problems per tier (evaluation)
     level_bounds: tuple[int, ...] = (48, 96, 192)  # generated tokens of the world tokenizer
     # tight and loose exam budgets, tokens. Tight: a paper never fits whole, but its two cheaper
-    # problems fit with a refusal and the roi format's level tags (4 tokens each) — at 128
-    # they did only half the time, so skipping the hard problem rarely paid.
+    # problems fit with a refusal and the roi format's level tags (4 tokens each); why not a
+    # tighter one: docs/findings.md §1.
     budgets: tuple[int, ...] = (160, 320)
     # tokenizer and model (a small Llama trained from scratch)
     vocab_size: int = 512  # BPE tokens; tag, role and template-phrase tokens come on top
@@ -194,9 +193,8 @@ def _chain(rng: random.Random, start: int, n: int, lo: int, hi: int) -> Ops:
 LABELS = {
     "easy": ("First:", "Then:"),
     "medium": ("Monday:", "Tuesday:", "Wednesday:", "Thursday:", "Friday:"),
-    # Hard chains reuse the medium steps under labels of their own (one distinct word per line:
-    # with "Step 1:".."Step 9:" lines told apart by a digit alone, 2 of 3 initialisations never
-    # learned to find the right line again).
+    # Hard chains reuse the medium steps under labels of their own (one distinct word per line,
+    # not "Step 1:".."Step 9:" told apart by a digit alone: docs/findings.md §1).
     "hard": (
         "January:",
         "February:",

@@ -35,7 +35,7 @@ from roi_reasoning.policies.methods import run_requests
 from roi_reasoning.records import Exam, ExamOutcome, Problem
 from roi_reasoning.world.problems import TIERS, WorldConfig
 
-# The world's specification (the world issue's items 1 and 2), checked on every build.
+# The world's specification (docs/design.md §6, "Quality gate"), checked on every build.
 MIN_EASY = 0.95  # easy single-problem accuracy, greedy, loose budget
 HARD_RANGE = (0.35, 0.75)  # hard single-problem accuracy: intermediate, neither nil nor sure
 MAX_PAPER_GAP = 0.10  # |in-paper − single| accuracy, every tier and position of every kind
@@ -218,7 +218,7 @@ def checks(quality: dict[str, Any], cfg: WorldConfig) -> dict[str, bool]:
     tight, loose = alloc.get(f"B{min(cfg.budgets)}", {}), alloc.get(f"B{max(cfg.budgets)}", {})
     return {
         "easy_single": single["easy"]["accuracy"] >= MIN_EASY,
-        # the world issue measures the hard tier's success on the K-sample (T=1) profile
+        # the specification measures the hard tier's success on the K-sample (T=1) profile
         "hard_single": HARD_RANGE[0]
         <= quality.get("profile", single)["hard"]["accuracy"]
         <= HARD_RANGE[1],

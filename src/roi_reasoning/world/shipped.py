@@ -1,10 +1,10 @@
 """The pretrained world shipped inside the package: ``roi_reasoning/world/pretrained/``.
 
-A world build trains for ~10 minutes on 2 cores, longer than ``roi demo`` can spend, so the
+A world build trains longer than ``roi demo`` can spend (docs/findings.md §1), so the
 default world (``configs/world/default.yaml`` = ``WorldConfig()``) ships built: weights
 (safetensors), tokenizer and chat template, ``world.json`` (config, measured quality, the
 allocation table) and ``profile-test.jsonl``, with ``MANIFEST.json`` holding the sha256 of every
-file. The tier files (~9 MB) are not shipped: they are a function of the config's seed, so
+file. The tier files are not shipped: they are a function of the config's seed, so
 installing regenerates them with ``write_world`` and checks them against the manifest's sha256.
 
 - ``shipped_config_hash()``: the config hash of the shipped build (None if none is shipped).

@@ -14,7 +14,7 @@
 - Prompt boilerplate is compact: every sentence of the system prompt and of the method
   instructions in ``formats.TEMPLATES`` that does not depend on the exam (N, B, level bounds) is
   one added token (``template_phrases``), so a full prompt costs little more than its problem
-  list and a 3-minute model reads every method's prompt. Sentences that do vary (``Answer the
+  list and the tiny world model reads every method's prompt. Sentences that do vary (``Answer the
   following 3 problems in order.``) stay ordinary BPE text.
 - Special tokens ``<|im_start|>``, ``<|im_end|>`` (= eos), ``<|pad|>``; a ChatML chat template
   whose role names are single tokens.
@@ -133,7 +133,8 @@ def _backend(corpus: Iterable[str], vocab_size: int) -> Any:
 def build_tokenizer(corpus: Iterable[str], vocab_size: int = 384) -> Any:
     """A ``PreTrainedTokenizerFast`` trained on ``corpus`` (deterministic for a given corpus).
 
-    ``vocab_size`` counts the BPE vocabulary with the special tokens; the tag tokens come on top.
+    ``vocab_size`` counts the BPE vocabulary with the special tokens; the added tokens (tags,
+    role names, template phrases, ``NA``) come on top.
     """
     from transformers import PreTrainedTokenizerFast
 

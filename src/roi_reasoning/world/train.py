@@ -1,10 +1,11 @@
 """The world model's training loop: AdamW on length-bucketed batches, loss on completions only,
 data-parallel over threads.
 
-A model this small (hidden 96, 0.35 M parameters) gains nothing from intra-op threads (one core runs a step as fast
-as two), but torch releases the GIL inside its kernels, so two replicas stepping on two batches
-in two Python threads keep both cores busy (~1.5x on an idle 2-core machine). Gradients are
-summed into the main replica, which steps and copies its weights back to the others.
+A model this small (hidden 96, 0.35 M parameters) gains nothing from intra-op threads, so they
+are set to 1; torch releases the GIL inside its kernels, so ``cfg.workers`` replicas stepping on
+their own batches in as many Python threads keep that many cores busy (speed-ups:
+docs/findings.md §1). Gradients are summed into the main replica, which steps and copies its
+weights back to the others.
 
 Run example: ``python -c "from roi_reasoning.world.train import train_model; help(train_model)"``
 """
@@ -143,7 +144,7 @@ class _Replicas:
         return loss, sum(counts)
 
 
-CHECKPOINT_EVERY = 500  # optimiser steps between checkpoints (~20 s of training on 2 cores)
+CHECKPOINT_EVERY = 500  # optimiser steps between checkpoints
 
 
 def _save(path: Path, replicas: _Replicas, stream: _Batches, state: dict[str, Any]) -> None:
