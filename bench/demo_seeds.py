@@ -42,6 +42,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from roi_reasoning import runfolder
 from roi_reasoning.data import DEFAULT_TIERS
 from roi_reasoning.report.sections import load_samples
 
@@ -49,8 +50,10 @@ KINDS = ("easy", "medium", "hard")
 EPS = 1e-9  # equal means computed two ways may differ in the last bit
 Cell = tuple[str, int]
 Cells = dict[Cell, dict[str, Any]]
-NEEDED = ("eval/base/results.json", "eval/mft/results.json", "eval/mft+rarl/results.json")
-NEEDED += ("eval/mft/samples.jsonl", "eval/mft+rarl/samples.jsonl", "rarl/curve.jsonl")
+EVAL, RESULTS, SAMPLES = runfolder.DEMO_EVAL, runfolder.RESULTS, runfolder.SAMPLES
+NEEDED = tuple(f"{EVAL}/{run}/{RESULTS}" for run in ("base", "mft", "mft+rarl"))
+NEEDED += tuple(f"{EVAL}/{run}/{SAMPLES}" for run in ("mft", "mft+rarl"))
+NEEDED += (f"{runfolder.DEMO_RARL}/{runfolder.CURVE}",)
 
 
 class Claim(NamedTuple):
@@ -66,7 +69,7 @@ class Claim(NamedTuple):
 
 def load_cells(out: Path, run: str, method: str) -> Cells:
     """(kind, budget) → the cell of ``method`` in ``<out>/eval/<run>/results.json``."""
-    cells = json.loads((out / "eval" / run / "results.json").read_text())["cells"]
+    cells = json.loads((out / EVAL / run / RESULTS).read_text())["cells"]
     return {(c["kind"], c["budget"]): c for c in cells if c["method"] == method}
 
 
@@ -83,7 +86,7 @@ def paired_by_cell(out: Path) -> dict[Cell, float]:
     """MFT+RARL − MFT per cell: the mean over the exams both evaluated, paired by exam id."""
 
     def by_exam(run: str) -> dict[tuple[str, int, str], float]:
-        rows = load_samples(out / "eval" / run)
+        rows = load_samples(out / EVAL / run)
         return {(e.kind, e.budget, e.exam_id): e.score for e in rows if e.method == "roi"}
 
     mft, rarl = by_exam("mft"), by_exam("mft+rarl")
@@ -95,7 +98,7 @@ def paired_by_cell(out: Path) -> dict[Cell, float]:
 
 def val_curve(out: Path) -> list[tuple[Any, float]]:
     """(step, validation reward) of ``rarl/curve.jsonl``, rows with a reward only."""
-    lines = (out / "rarl" / "curve.jsonl").read_text().splitlines()
+    lines = (out / runfolder.DEMO_RARL / runfolder.CURVE).read_text().splitlines()
     rows = [json.loads(x) for x in lines if x.strip()]
     return [(r.get("step"), r["val_reward"]) for r in rows if r.get("val_reward") is not None]
 
@@ -236,7 +239,7 @@ def _num(value: float | None, fmt: str = ".2f") -> str:
 
 def run_title(out: Path) -> str:
     try:
-        settings = json.loads((out / "demo.json").read_text())
+        settings = json.loads((out / runfolder.DEMO).read_text())
     except (OSError, json.JSONDecodeError):
         settings = {}
     seed = settings.get("seed", "– (before the seed key)" if settings else "–")
