@@ -20,8 +20,8 @@ from roi_reasoning.knapsack import (
     normalised_gap,
     policy_value,
     regret_tilde,
-    solve_instance,
 )
+from roi_reasoning.oracle import solve_instance
 
 # --------------------------------------------------------------------------- helpers
 

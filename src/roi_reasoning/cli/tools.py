@@ -35,7 +35,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 def cmd_oracle(args: argparse.Namespace) -> int:
     from roi_reasoning.inputs import read_json_file
-    from roi_reasoning.knapsack import InstanceError, solve_instance
+    from roi_reasoning.knapsack import InstanceError
+    from roi_reasoning.oracle import solve_instance
     from roi_reasoning.validate import check_in_file
 
     instance = read_json_file(check_in_file(args.instance), "a knapsack instance")
