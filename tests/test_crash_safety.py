@@ -152,6 +152,31 @@ def test_a_second_writer_exits_2_naming_the_holder_and_a_dead_holder_never_block
     assert len(read_records(out / "samples.jsonl")) == 2 * 3 * 2  # once each: no doubles
 
 
+def test_one_world_builder_at_a_time(tmp_path):
+    """Two builds of one world config would train into the same checkpoints: the second
+    process is refused, naming the first, before it writes anything."""
+    from roi_reasoning.demo.config import DemoConfig
+    from roi_reasoning.world import build_world_model
+    from roi_reasoning.world.model import config_hash
+
+    cfg = DemoConfig.quick("unused").world
+    final = tmp_path / config_hash(cfg)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER.replace("hold(sys.argv[1])", "hold(sys.argv[1], False)")]
+        + [str(final)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunBusy, match=f"pid {holder.pid}"):
+            build_world_model(cfg, tmp_path, progress=False)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f".{final.name}.lock"]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_holds_nest_in_one_process_and_conflict_across_processes(tmp_path):
     with hold(tmp_path / "x"), hold(tmp_path / "x"):  # the demo holds; its stages hold again
         code = subprocess.run(

@@ -14,7 +14,8 @@ Writers and readers name files through these constants, never as literals (docs/
   published whole, last) and for RARL ``curve.jsonl`` (the validation curve).
 - ``roi world build``: ``world.json`` (its config and gate) and ``profile-test.jsonl``.
 - ``roi demo``: ``demo.json``, ``timings.json``, ``report.md`` and the stage folders below.
-- every folder a command writes holds ``.roi.lock`` while it runs (``runlock``).
+- every folder a command writes holds ``.roi.lock`` while it runs (``runlock``); a world
+  build holds ``.<config hash>.lock`` beside its cache folder.
 
 Run example: ``python -c "from roi_reasoning import runfolder; print(runfolder.RESULTS)"``
 """

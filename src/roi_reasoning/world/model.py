@@ -46,6 +46,7 @@ from roi_reasoning import runfolder
 from roi_reasoning.exams import build_exams
 from roi_reasoning.formats import problem_list, render_prompt
 from roi_reasoning.records import Exam, Problem
+from roi_reasoning.runlock import hold
 from roi_reasoning.world.problems import TIERS, WorldConfig, write_world
 from roi_reasoning.world.tokenizer import build_tokenizer, world_corpus
 from roi_reasoning.world.train import Example, train_model
@@ -364,10 +365,22 @@ def build_world_model(
     final = root / config_hash(cfg)
     if is_complete(final, cfg) and not force:
         return final
-    if not force and shipped_config_hash() == config_hash(cfg):
-        shutil.rmtree(final, ignore_errors=True)  # an incomplete folder of an earlier run
-        root.mkdir(parents=True, exist_ok=True)
-        return install_shipped(final, cfg)  # the default world ships built: no training
+    # One builder per world: builds of one config share its checkpoints (``.partial``); a
+    # second process exits with RunBusy naming the first (a demo into another --out included).
+    with hold(final, folder=False):
+        if is_complete(final, cfg) and not force:
+            return final  # finished by another process since the check above
+        if not force and shipped_config_hash() == config_hash(cfg):
+            shutil.rmtree(final, ignore_errors=True)  # an incomplete folder of an earlier run
+            root.mkdir(parents=True, exist_ok=True)
+            return install_shipped(final, cfg)  # the default world ships built: no training
+        return _build(final, cfg, progress)
+
+
+def _build(final: Path, cfg: WorldConfig, progress: bool) -> Path:
+    """Train and gate into a temporary folder, then rename it to ``final`` (whole or not at
+    all); training checkpoints in ``<final>.partial`` let a crashed build resume."""
+    root = final.parent
     tmp = root / f"{final.name}.tmp-{os.getpid()}"
     partial = root / f"{final.name}.partial"  # training checkpoints: survive a crash
     _remove_dead_builds(root, final.name)
@@ -377,8 +390,6 @@ def build_world_model(
     try:
         meta = _build_into(tmp, cfg, progress, partial)
         (tmp / runfolder.WORLD).write_text(json.dumps(meta, indent=2))
-        if is_complete(final, cfg) and not force:
-            return final  # a concurrent build finished first: keep its folder
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)  # whole folder or nothing: readers never see a half-built world
         shutil.rmtree(partial, ignore_errors=True)
