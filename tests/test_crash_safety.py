@@ -152,6 +152,41 @@ def test_a_second_writer_exits_2_naming_the_holder_and_a_dead_holder_never_block
     assert len(read_records(out / "samples.jsonl")) == 2 * 3 * 2  # once each: no doubles
 
 
+def test_a_second_writer_is_refused_before_it_loads_a_model(tmp_path, capsys):
+    """The lock is probed before the policy loads: a busy folder is reported at once, not
+    after minutes of loading (here the model does not even exist)."""
+    out = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(out)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        model = ["--policy", "hf", "--policy-arg", f"model={tmp_path / 'no-model'}"]
+        for argv in (
+            ["eval", *model, "--count", "1", "--out", str(out), "--no-plots"],
+            ["profile", *model, "--k", "1", "--per-tier", "1", "--out", str(tmp_path / "p")],
+        ):
+            if argv[0] == "profile":  # a profile file's lock is beside it
+                HOLDER_FILE = HOLDER.replace("hold(sys.argv[1])", "hold(sys.argv[1], False)")
+                second = subprocess.Popen(
+                    [sys.executable, "-c", HOLDER_FILE, str(tmp_path / "p")],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                assert second.stdout.readline().strip() == "held"
+            try:
+                assert main([*argv, "--no-progress"]) == 2
+                err = capsys.readouterr().err.strip().splitlines()
+                assert len(err) == 1 and "another roi process" in err[0], err
+            finally:
+                if argv[0] == "profile":
+                    second.kill()
+                    second.wait()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_one_world_builder_at_a_time(tmp_path):
     """Two builds of one world config would train into the same checkpoints: the second
     process is refused, naming the first, before it writes anything."""

@@ -126,3 +126,20 @@ def test_static_cache_generates_the_same_tokens(chat_tokenizer, exams):
             reqs = [Request(render_prompt(e, "base"), 12, e, "base", sample=1) for e in exams[:4]]
             outs.append([(c.text, c.tokens) for c in policy.generate(reqs)])
         assert outs[0] == outs[1]
+
+
+def test_a_missing_local_model_folder_is_named_as_such(tmp_path):
+    """A model written as a local path that does not exist is one clear ConfigError, not
+    transformers' "Repo id must be in the form ..." (hub ids, org/name, are left to the hub)."""
+    import pytest
+
+    from roi_reasoning.errors import ConfigError
+    from roi_reasoning.policies import check_model_path, load_policy
+
+    for missing in (str(tmp_path / "none"), "./none", "runs/demo/none/final", "~/none-x"):
+        with pytest.raises(ConfigError, match="no such model folder"):
+            check_model_path(missing)
+    for fine in ("Qwen/Qwen2.5-1.5B-Instruct", "gpt2", str(tmp_path)):
+        check_model_path(fine)
+    with pytest.raises(ConfigError, match="no such model folder"):
+        load_policy("hf", model=str(tmp_path / "none"))

@@ -44,8 +44,6 @@ def _holder(path: Path) -> str:
 def hold(target: str | os.PathLike[str], folder: bool = True) -> Iterator[Path]:
     """Hold the lock of ``target`` (created if missing) for the ``with`` block; RunBusy names
     the holder's pid when another live process holds it."""
-    import fcntl  # POSIX only: the platforms roi runs on
-
     path = lock_path(target, folder)
     if path in _held:  # this process already holds it (a stage inside the demo)
         _held[path] += 1
@@ -57,16 +55,7 @@ def hold(target: str | os.PathLike[str], folder: bool = True) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            where = path.parent if folder else Path(target)
-            raise RunBusy(
-                where,
-                None,
-                f"another roi process ({_holder(path)}) is writing here; "
-                "wait for it to finish or use another --out",
-            ) from None
+        _lock_or_busy(fd, path, target, folder)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
         _held[path] = 1
@@ -76,3 +65,32 @@ def hold(target: str | os.PathLike[str], folder: bool = True) -> Iterator[Path]:
             del _held[path]
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _lock_or_busy(fd: int, path: Path, target: str | os.PathLike[str], folder: bool) -> None:
+    """Take the lock on ``fd`` without waiting; RunBusy naming the holder otherwise."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        where = path.parent if folder else Path(target)
+        raise RunBusy(
+            where,
+            None,
+            f"another roi process ({_holder(path)}) is writing here; "
+            "wait for it to finish or use another --out",
+        ) from None
+
+
+def ensure_free(target: str | os.PathLike[str], folder: bool = True) -> None:
+    """RunBusy now when another live process holds ``target``'s lock; creates nothing. A cheap
+    early check before slow work (loading a model); ``hold`` is what excludes writers."""
+    path = lock_path(target, folder)
+    if path in _held or not path.exists():
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        _lock_or_busy(fd, path, target, folder)
+    finally:
+        os.close(fd)  # closing releases the probe's lock

@@ -41,7 +41,7 @@ from roi_reasoning.policies.methods import SINGLE_PASS, get_method, run_method
 from roi_reasoning.profiles import load_profiles
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, ExamOutcome
 from roi_reasoning.runfolder import atomic_write_text, settings_diff
-from roi_reasoning.runlock import hold
+from roi_reasoning.runlock import ensure_free, hold
 from roi_reasoning.scoring import score_completions
 from roi_reasoning.validate import (
     MAX_BUDGET,
@@ -224,6 +224,7 @@ def prepare_eval(
     load_profiles(cfg.oracle_profiles)  # validated now, used for the metrics at the end
     record = _run_record(cfg, input_digests(cfg))
     _check_run_config(out, record)
+    ensure_free(out)  # before loading a model: a second writer is refused at once
     policy = policy or load_policy(cfg.policy, **cfg.policy_args)
     return out, exams, profiles, policy, record
 

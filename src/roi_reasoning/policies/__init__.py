@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -124,6 +125,15 @@ POLICIES: dict[str, str] = {
     "vllm": "roi_reasoning.policies.vllm:VLLMPolicy",
     "openai": "roi_reasoning.policies.openai:OpenAIPolicy",
 }
+
+
+def check_model_path(name: str, key: str = "model") -> None:
+    """ConfigError naming ``key`` when ``name`` is written as a local path (absolute, ``./``,
+    ``~`` or more than one ``/``; a hub id is ``org/name``) and nothing is there: transformers
+    would report it as a malformed hub id."""
+    local = name.startswith(("/", "./", "../", "~")) or name.count("/") > 1
+    if local and not os.path.exists(os.path.expanduser(name)):
+        raise ConfigError(key, f"{name}: no such model folder")
 
 
 def load_policy(name: str, **kwargs: Any) -> Policy:

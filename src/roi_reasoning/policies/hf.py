@@ -38,6 +38,7 @@ from roi_reasoning.parsing import ids_completion, register_eos
 from roi_reasoning.policies import (
     Request,
     Sampling,
+    check_model_path,
     checkpoint_generation_config,
     prompt_text,
     request_seed,
@@ -147,6 +148,9 @@ class HFPolicy:
             self.dtype = "bfloat16" if bf16 else "float32"
         extra = {"gguf_file": self.gguf_file} if self.gguf_file else {}
         if isinstance(self.model, str):
+            check_model_path(self.model)
+            if isinstance(self.tokenizer, str):
+                check_model_path(self.tokenizer, "tokenizer")
             self.name = self.model
             self.model = transformers.AutoModelForCausalLM.from_pretrained(
                 self.model, dtype=getattr(torch, self.dtype), **extra

@@ -32,6 +32,7 @@ from roi_reasoning.parsing import ids_completion, register_eos
 from roi_reasoning.policies import (
     Request,
     Sampling,
+    check_model_path,
     checkpoint_generation_config,
     prompt_ids,
     request_seed,
@@ -62,6 +63,7 @@ class VLLMPolicy:
         except ImportError as exc:  # pragma: no cover - GPU machines only
             raise MissingExtra("the vllm policy", "vllm") from exc
         if self.engine is None:
+            check_model_path(self.model)
             self.engine = LLM(
                 model=self.model,
                 tokenizer=self.tokenizer or self.model,

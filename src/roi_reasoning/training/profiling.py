@@ -30,7 +30,7 @@ from roi_reasoning.policies.methods import run_requests
 from roi_reasoning.profiles import load_profile_rows
 from roi_reasoning.records import DEFAULT_LEVEL_BOUNDS, Exam, Problem, actual_level
 from roi_reasoning.runfolder import atomic_write_text, settings_diff
-from roi_reasoning.runlock import hold
+from roi_reasoning.runlock import ensure_free, hold
 from roi_reasoning.validate import check_out_file
 
 
@@ -102,6 +102,7 @@ def run_profile(cfg: ProfileConfig, policy: Policy | None = None, progress: bool
     problems = select_problems(cfg)
     if out.exists() and out.stat().st_size:  # resuming: its rows must be profile rows
         load_profile_rows(out, full=True, allow_torn_tail=True)
+    ensure_free(out, folder=False)  # before loading a model: a second writer is refused at once
     policy = policy or load_policy(cfg.policy, **cfg.policy_args)
     with hold(out, folder=False):  # one writer per profile file
         _check_resume(cfg, out)
