@@ -8,7 +8,7 @@ Run example: ``python -c "from roi_reasoning.report.data import load_results; pr
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -160,13 +160,17 @@ def run_names(results: Sequence[dict[str, Any]]) -> list[str]:
     """Run names, made unique ("demo", "demo#2") when the same run is given twice."""
     names: list[str] = []
     for res in results:
-        base = str(res["run"])
-        name, k = base, 1
-        while name in names:
-            k += 1
-            name = f"{base}#{k}"
-        names.append(name)
+        names.append(unique_name(str(res["run"]), names, "#"))
     return names
+
+
+def unique_name(base: str, taken: Collection[str], sep: str) -> str:
+    """``base``, or ``base<sep>2``, ``base<sep>3``, ... : the first not in ``taken``."""
+    name, k = base, 1
+    while name in taken:
+        k += 1
+        name = f"{base}{sep}{k}"
+    return name
 
 
 def collect_entries(results: Sequence[dict[str, Any]]) -> list[Entry]:

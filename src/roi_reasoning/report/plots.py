@@ -27,6 +27,7 @@ from roi_reasoning.report.data import (
     level_names,
     ordered_labels,
     summed_confusion,
+    unique_name,
 )
 from roi_reasoning.report.sections import column_title, kind_title
 
@@ -151,10 +152,7 @@ def _confusion(entry_group: Sequence[Entry], label: str, mpl: tuple[Any, Any], p
 
 def _slug(label: str, taken: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_.") or "method"
-    slug, k = base, 1
-    while slug in taken:
-        k += 1
-        slug = f"{base}_{k}"
+    slug = unique_name(base, taken, "_")
     taken.add(slug)
     return slug
 
