@@ -35,16 +35,13 @@ _SUB += ("exports", "unloads", "trades", "moves out")
 
 def recompute(question: str, solution: str) -> int:
     """The answer from the question's words alone (not from the generator's code); a hard
-    problem's coin side is the one thing read from the solution (it is the gamble)."""
+    problem's die roll is the one thing read from the solution (it is the gamble)."""
     lines = question.split("\n")
     x = int(re.search(r"\d+", lines[0]).group())
-    sides = re.findall(r"\. It lands (heads|tails)\. ", solution)
+    rolls = re.findall(r"\. It shows (\d)\. ", solution)
     for line in lines[1:-1]:
-        coin = re.fullmatch(
-            r"[A-Za-z]+: tosses a coin: loads (\d) more if heads, (\d) more if tails\.", line
-        )
-        if coin:
-            x += int(coin.group(1) if sides.pop(0) == "heads" else coin.group(2))
+        if re.fullmatch(r"[A-Za-z]+: rolls a die and loads as many more as it shows\.", line):
+            x += int(rolls.pop(0))
             continue
         m = re.fullmatch(r"[A-Za-z]+(?: \d+)?: ([a-z ]+?) (\d+)( more)?\.", line)
         assert m, line
@@ -55,7 +52,7 @@ def recompute(question: str, solution: str) -> int:
         else:
             assert verb in _SUB + ("subtract",), line
             x -= v
-    assert not sides  # one side named per coin, no more
+    assert not rolls  # one roll named per die, no more
     return x
 
 
@@ -98,10 +95,12 @@ def test_difficulty_grows_with_the_tier():
     assert set(steps["easy"]) == {1, 2}
     assert set(steps["medium"]) == {3, 4, 5}
     assert set(steps["hard"]) == set(range(HARD_STEPS[0], HARD_STEPS[1] + 1))  # long chains
-    hard = generate_tier("hard", 400)
-    assert all(r["question"].count("tosses a coin") == 1 for r in hard)  # one gamble each
-    heads = sum(". It lands heads. " in r["solution"] for r in hard) / len(hard)
-    assert 0.4 < heads < 0.6  # a fair coin: no side a model could learn to prefer
+    hard = generate_tier("hard", 600)
+    dice = [r["question"].count("rolls a die") for r in hard]
+    assert set(dice) == {0, 1} and 0.4 < sum(dice) / len(hard) < 0.6  # half plain, half a gamble
+    rolls = [int(v) for r in hard for v in re.findall(r"It shows (\d)\.", r["solution"])]
+    assert len(rolls) == sum(dice) and set(rolls) == set(range(1, 7))  # the die's six faces
+    assert max(rolls.count(v) for v in range(1, 7)) / len(rolls) < 0.25  # none a model could prefer
 
 
 def test_each_tier_has_an_opening_and_verbs_of_its_own():
@@ -116,7 +115,7 @@ def test_each_tier_has_an_opening_and_verbs_of_its_own():
 
     def verbs(tier):
         lines = [x for r in generate_tier(tier, 300) for x in r["question"].split("\n")[1:-1]]
-        return {re.sub(r"^[A-Za-z]+: | \d.*$", "", x) for x in lines if "coin" not in x}
+        return {re.sub(r"^[A-Za-z]+: | \d.*$", "", x) for x in lines if "die" not in x}
 
     assert verbs("medium") and verbs("hard") and not verbs("medium") & verbs("hard")
 

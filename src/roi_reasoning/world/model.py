@@ -59,8 +59,9 @@ PAPER_CHUNK = 33_000  # groups per build_exams call (× 3 kinds ≤ its 100,000-
 
 def config_hash(cfg: WorldConfig) -> str:
     """Stable short hash of everything that determines the built world."""
-    # 2: long-chain hard tier; 3: hard's own words, skips in budget-method conversations
-    blob = json.dumps({"format": 3, **cfg.to_dict()}, sort_keys=True)
+    # 2: long-chain hard tier; 3: hard's own words, skips in budget-method conversations;
+    # 4: hard = plain chains and chains with a die roll (was: a coin toss in every one)
+    blob = json.dumps({"format": 4, **cfg.to_dict()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

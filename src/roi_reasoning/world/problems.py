@@ -9,13 +9,14 @@ header ``## Problem i`` included, default bounds 48/96/192):
 - ``medium``: a chain of 3-5 additions/subtractions of one-digit numbers, with carries and
   borrows (51-89 tokens: Level-1),
 - ``hard``: a chain of 7-9 medium-sized steps with an opening, verbs and labels of its own
-  (``A warehouse holds 6 coins.``, ``January:`` .. ``September:``), one of them a coin toss
-  (``March: tosses a coin: loads 8 more if heads, 5 more if tails.``; the solution names the
-  side, ``It lands tails. 10 + 5 = 15.``) (113-160
-  tokens: Level-2). A model learns the chain reliably but can only guess the coin:
-  a hard problem is a gamble that pays about one time in two, whatever the model's size or
-  training — success is uncertain ex ante, as the paper's knapsack assumes (why a coin and not
-  harder arithmetic: docs/findings.md §1).
+  (``A warehouse holds 6 coins.``, ``January:`` .. ``September:``) (113-160 tokens: Level-2).
+  Half are plain chains, which a model learns to solve reliably; the other half have one die
+  roll among their steps (``March: rolls a die and loads as many more as it shows.``; the
+  solution names the roll, ``It shows 4. 10 + 4 = 14.``), which a model can only guess (one
+  time in six). The question tells which is which, so the model can know before it writes a
+  level tag whether a hard problem is worth its cost (the paper's MFT refuses the die problems:
+  no correct sample) and the budget alone decides the plain chains (why not a coin in every
+  hard problem: docs/findings.md §4; why not harder arithmetic: §1).
 
 With the default budgets the three problems of a paper never fit the tight budget (160)
 together and always fit the loose one (320): at the tight budget the hard problem is worth
@@ -43,7 +44,7 @@ from roi_reasoning.errors import ConfigError
 TIERS = ("easy", "medium", "hard")
 # problems per tier that neither the base model nor the evaluation sees: MFT's profile and RARL
 TUNE_SIZE = 1000
-HARD_STEPS = (7, 9)  # operations in a hard chain, its coin toss included (inclusive range)
+HARD_STEPS = (7, 9)  # operations in a hard chain, its die roll included (inclusive range)
 NAMES = ("Ann", "Ben", "Mia", "Tom", "Eva", "Sam", "Lia", "Max")
 THINGS = ("apples", "coins", "books", "cards", "stamps", "shells")
 
@@ -149,13 +150,10 @@ class WorldConfig:
 
 
 def apply_op(x: int, op: str, v: Any) -> tuple[int, str]:
-    """New value and the worked arithmetic of one operation (``45 - 12 = 33``). A ``coin``
-    operation's ``v`` is (heads operand, tails operand, heads?): its work names the side first
-    (``It lands tails. 23 + 8 = 31``)."""
-    if op == "coin":
-        heads, tails, is_heads = v
-        add = heads if is_heads else tails
-        return x + add, f"It lands {'heads' if is_heads else 'tails'}. {x} + {add} = {x + add}"
+    """New value and the worked arithmetic of one operation (``45 - 12 = 33``). A ``die``
+    operation's ``v`` is the roll: its work names the roll first (``It shows 4. 23 + 4 = 27``)."""
+    if op == "die":
+        return x + v, f"It shows {v}. {x} + {v} = {x + v}"
     if op == "add":
         return x + v, f"{x} + {v} = {x + v}"
     if op == "sub":
@@ -225,7 +223,7 @@ VERBS: dict[str, dict[str, tuple[str, ...]]] = {
     "hard": {
         "add": ("loads {v} more", "packs {v} more", "stacks {v} more", "brings {v} more"),
         "sub": ("exports {v}", "unloads {v}", "trades {v}", "moves out {v}"),
-        "coin": ("tosses a coin: loads {v[0]} more if heads, {v[1]} more if tails",),
+        "die": ("rolls a die and loads as many more as it shows",),
     },
 }
 
@@ -268,15 +266,17 @@ def _medium(rng: random.Random) -> tuple[str, str, int, Ops]:
 
 def _hard(rng: random.Random) -> tuple[str, str, int, Ops]:
     """A long chain of medium-sized steps (one-digit additions/subtractions) in words of its
-    own, one of them a coin toss that adds one of two numbers: 7-9 steps in all. A model
-    learns the chain reliably; the coin it can only guess, so success is a gamble (about one in
-    two) after the whole chain's cost (~115-160 tokens, more than the tight budget leaves)."""
+    own, 7-9 steps in all (~115-160 tokens, more than the tight budget leaves): half of them
+    plain (a model solves them reliably), half with one die roll among the steps (right one
+    time in six, after the whole chain's cost)."""
     thing = rng.choice(THINGS)
     start = rng.randint(2, 9)
     n = rng.randint(HARD_STEPS[0], HARD_STEPS[1])
-    ops = _chain(rng, start, n - 1, 2, 9)
-    heads, tails = rng.sample(range(2, 10), 2)
-    ops.insert(rng.randrange(n), ("coin", (heads, tails, rng.random() < 0.5)))
+    if rng.random() < 0.5:
+        ops = _chain(rng, start, n, 2, 9)
+    else:
+        ops = _chain(rng, start, n - 1, 2, 9)
+        ops.insert(rng.randrange(n), ("die", rng.randint(1, 6)))
     opening = f"A warehouse holds {start} {thing}."
     return opening, f"How many {thing} does the warehouse hold now?", start, ops
 
@@ -317,7 +317,7 @@ def split_tier(tier: str, cfg: WorldConfig) -> tuple[list[dict], list[dict], lis
     """(train, test, tune): test = the first ``test_size`` distinct questions, train = the next
     ``train_size``, tune = the next ``TUNE_SIZE`` (all disjoint by question text). The base model
     trains on train; MFT and RARL tune on problems it never saw (on train problems it would
-    know the hard tier's coin side from its training solutions)."""
+    know the die rolls of the hard tier from its training solutions)."""
     seen: set[str] = set()
     test: list[dict] = []
     train: list[dict] = []
