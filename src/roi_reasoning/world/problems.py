@@ -16,7 +16,7 @@ header ``## Problem i`` included, default bounds 48/96/192):
   time in six). The question tells which is which, so the model can know before it writes a
   level tag whether a hard problem is worth its cost (the paper's MFT refuses the die problems:
   no correct sample) and the budget alone decides the plain chains (why not a coin in every
-  hard problem: docs/findings.md §4; why not harder arithmetic: §1).
+  hard problem: docs/findings.md §1, "Why the hard tier changed"; why not harder arithmetic: §1).
 
 With the default budgets the three problems of a paper never fit the tight budget (160)
 together and always fit the loose one (320): at the tight budget the hard problem is worth
