@@ -502,6 +502,19 @@ def test_gate_records_every_attempt_in_world_json(tiny_world):
     assert all(a["training"]["steps"] == TINY.steps for a in gate["attempts"])
 
 
+def test_a_retry_trains_a_deeper_model_from_another_initialisation():
+    from roi_reasoning.world.model import attempt_config
+
+    cfg = dataclasses.replace(TINY, num_layers=2, retry_num_layers=3)
+    assert attempt_config(cfg, 0) == cfg  # the first attempt is the recipe itself
+    retries = [attempt_config(cfg, k) for k in (1, 2)]
+    assert [r.num_layers for r in retries] == [3, 3]
+    assert len({cfg.seed, *(r.seed for r in retries)}) == 3
+    assert all(dataclasses.replace(r, seed=cfg.seed, num_layers=2) == cfg for r in retries)
+    with pytest.raises(ValueError, match="retry_num_layers"):
+        WorldConfig(retry_num_layers=0)
+
+
 def test_attempts_must_be_positive():
     with pytest.raises(ValueError, match="attempts"):
         WorldConfig(attempts=0)

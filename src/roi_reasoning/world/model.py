@@ -17,8 +17,8 @@ model trained mostly on single problems solves them but not papers (docs/design.
 A quality gate measures every attempt (``world.quality``: greedy singles and papers over
 held-out problems, the allocation table from a T=1 profile) against the world's specification
 (``quality.checks``); an attempt failing a check is followed by another from a new
-initialisation, up to ``attempts``, and the attempt passing most checks is kept (``world.json``
-records each under ``gate``).
+initialisation with ``retry_num_layers`` layers, up to ``attempts``, and the attempt passing most
+checks is kept (``world.json`` records each under ``gate``).
 
 The output folder ``<cache>/world/<config hash>`` holds the model, the tokenizer (with its chat
 template), the tier files and ``world.json`` (config, hash, files, timings, measured accuracies).
@@ -61,6 +61,7 @@ def config_hash(cfg: WorldConfig) -> str:
     """Stable short hash of everything that determines the built world."""
     # 2: long-chain hard tier; 3: hard's own words, skips in budget-method conversations;
     # 4: hard = plain chains and chains with a die roll (was: a coin toss in every one)
+    # (retry_num_layers, in the config since then, changes the hash of every build)
     blob = json.dumps({"format": 4, **cfg.to_dict()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -195,9 +196,12 @@ def gate_score(quality: dict[str, Any]) -> int:
 
 
 def attempt_config(cfg: WorldConfig, attempt: int) -> WorldConfig:
-    """Attempt k trains with another initialisation and batch order (``seed`` of the model and
-    of ``train_model`` only; problems, tokenizer and training conversations stay the world's)."""
-    return cfg if attempt == 0 else replace(cfg, seed=cfg.seed + 7919 * attempt)
+    """Attempt k > 0 trains a ``retry_num_layers``-deep model with another initialisation and
+    batch order (``seed`` of the model and of ``train_model`` only; problems, tokenizer and
+    training conversations stay the world's)."""
+    if attempt == 0:
+        return cfg
+    return replace(cfg, seed=cfg.seed + 7919 * attempt, num_layers=cfg.retry_num_layers)
 
 
 def _train_gated(
@@ -241,7 +245,7 @@ def _train_gated(
             failed = ", ".join(k for k, ok in quality["checks"].items() if not ok)
             print(
                 f"world: attempt {attempt} failed {failed}; "
-                "training again from another initialisation",
+                f"training again from another initialisation ({cfg.retry_num_layers} layers)",
                 file=sys.stderr,
             )
     assert best is not None  # WorldConfig checks attempts >= 1: the loop ran at least once
