@@ -8,8 +8,9 @@ tag; under the ``budget`` method's prompt (which allows it) a random ``skip_frac
 problems is answered ``\\boxed{NA}`` instead, so the model knows what a skip looks like and goes
 on with the next problem, without learning when to skip. A small Llama (2 layers, hidden 96:
 0.35 M parameters; a gate retry trains ``retry_num_layers``) learns them with the loss on
-completion tokens only (``world.train``: a plain PyTorch loop, data-parallel over two threads, checkpointed so an interrupted build
-resumes; this is a world builder, not the MFT stage), for a fixed number of steps.
+completion tokens only (``world.train``: a plain PyTorch loop, data-parallel over two threads,
+checkpointed so an interrupted build resumes; this is a world builder, not the MFT stage), for a
+fixed number of steps.
 
 Half the conversations are papers and half the single conversations are hard problems: a
 model trained mostly on single problems solves them but not papers (docs/design.md §6).
