@@ -1,6 +1,8 @@
 """`roi demo --quick`: every stage of the pipeline runs for real, smoke-sized, and caches."""
 
 import json
+import runpy
+from pathlib import Path
 
 from roi_reasoning.cli import main
 
@@ -55,6 +57,15 @@ def test_quick_demo_end_to_end_and_cached(tmp_path, monkeypatch, capsys):
     assert main(["demo", "--quick", "--out", str(out), "--no-progress"]) == 0
     assert (out / "eval" / "base" / "samples.jsonl").read_text() == before
     assert "(cached)" in capsys.readouterr().err
+    # bench/decision_probe.py reads the finished demo: each model, probe and problem group a row
+    probe = runpy.run_path(str(Path(__file__).parents[1] / "bench" / "decision_probe.py"))
+    assert probe["main"]([str(out)]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if "  " in line]
+    rows = [r for r in rows if r[0] in ("tag", "NA")]
+    assert {(r[0], r[1]) for r in rows} == {("tag", "top"), ("NA", "|")}
+    assert len(rows) >= 2 * 3  # two models × three probes, at least one problem group each
+    assert all(0.0 <= float(r[-3]) <= 1.0 and 0.0 <= float(r[-2]) <= 1.0 for r in rows)
+    assert probe["main"]([str(tmp_path / "nothing")]) == 2
 
 
 def test_world_recipes_are_the_demo_sections():
