@@ -96,7 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", action="append", default=[], help="NAME=PATH, another model")
     args = ap.parse_args(argv)
     demo = Path(args.demo)
+    if any("=" not in m for m in args.model):
+        ap.error("--model takes NAME=PATH")  # exit 2
+    models = {"mft": demo / "mft" / "final", "mft+rarl": demo / "rarl" / "final"}
+    models.update((name, Path(path)) for name, _, path in (m.partition("=") for m in args.model))
     needed = [demo / "eval" / "mft" / "run.json", demo / "profile-test.jsonl", demo / "world"]
+    needed += models.values()
     missing = [str(p) for p in needed if not p.exists()]
     if missing:
         print(
@@ -118,8 +123,6 @@ def main(argv: list[str] | None = None) -> int:
     solvable = {pid: 2 * sum(c for _, c in s) >= len(s) for pid, s in rows.items()}
     tokenizer = AutoTokenizer.from_pretrained(demo / "world")
     top = len(cfg.level_bounds)
-    models = {"mft": demo / "mft" / "final", "mft+rarl": demo / "rarl" / "final"}
-    models.update(dict(m.split("=", 1) for m in args.model))
     print(f"{demo}: {len(exams)} exams opening with a {hardest} problem, budgets {cfg.budgets}")
     for name, path in models.items():
         logps = probe(str(path), exams, tokenizer, solvable, list(cfg.level_bounds))
